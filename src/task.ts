@@ -1,0 +1,104 @@
+// The task contract. A task is one file in tasks/: params schema + probes + plan (pure) + apply.
+//
+// Flow per host and task:  probes(params, facts) -> the runner reads them (batched with the other
+// tasks' probes into one round trip) -> plan(ctx, results) decides -> (check mode stops) -> apply.
+// plan is pure (no I/O), so fixture tests can feed it facts + probe results and assert the outcome.
+
+import type { Connection } from './connection/types.js';
+import type { Facts } from './facts/types.js';
+
+/** A read-only question to a host. */
+export type Probe =
+  | { kind: 'file'; path: string; /** include content up to this many bytes (default 1 MiB) */ maxBytes?: number }
+  | { kind: 'cmd'; cmd: string; /** fed on stdin (heredoc in the batch), the place for secrets */ stdin?: string };
+
+export interface FileState {
+  kind: 'file';
+  exists: boolean;
+  type?: 'file' | 'dir' | 'link' | 'other';
+  /** Octal string like "0644". */
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** UTF-8 content for regular files up to maxBytes; undefined if larger or not a file. */
+  content?: string;
+  size?: number;
+  linkTarget?: string;
+}
+
+export interface CmdState {
+  kind: 'cmd';
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type ProbeResult = FileState | CmdState;
+
+/** A file diff for --diff / --json (masked by the UI, never by tasks). */
+export interface FileDiff {
+  path: string;
+  before: string;
+  after: string;
+}
+
+/**
+ * What plan decided.
+ *  - ok:     nothing to do.
+ *  - change: apply would change the host; `summary` says what, `diffs` show it.
+ *  - run:    the task cannot know without acting (a command, a smoke test): in check mode it is
+ *            reported as skipped ("would run"); in a run, apply decides whether it changed.
+ *  - skip:   not applicable on this host (with a reason).
+ */
+export type Plan<D = unknown> =
+  | { action: 'ok'; msg?: string }
+  | { action: 'change'; summary: string; diffs?: FileDiff[]; data?: D }
+  | { action: 'run'; summary: string; data?: D }
+  | { action: 'skip'; msg: string };
+
+export interface ApplyResult {
+  changed: boolean;
+  msg?: string;
+}
+
+/** Per-host state shared by the tasks of one run (rollback groups, what changed). */
+export interface HostState {
+  /** Files written by tasks of a rollback group, with what was there before. */
+  rollback: Map<string, RollbackEntry[]>;
+  /** Names of rollback groups that had a change this run. */
+  changedGroups: Set<string>;
+}
+
+export interface RollbackEntry {
+  path: string;
+  before: FileState;
+}
+
+export interface PlanContext {
+  host: string;
+  facts: Facts;
+  check: boolean;
+  state: HostState;
+}
+
+export interface ApplyContext extends PlanContext {
+  conn: Connection;
+  /** Verbose log line (shown at -vv and above); masked by the UI. */
+  log(msg: string): void;
+}
+
+export interface TaskDef<P = any, D = any> {
+  /** Module name used in playbooks (`- template: {...}`). */
+  name: string;
+  /** One line for --list-tasks and docs. */
+  doc: string;
+  /** JSON schema of params. String props may carry `"secret": true`. */
+  schema: Record<string, unknown>;
+  probes(params: P, facts: Facts): Probe[];
+  plan(ctx: PlanContext, params: P, results: ProbeResult[]): Plan<D>;
+  apply(ctx: ApplyContext, params: P, plan: Plan<D>): Promise<ApplyResult>;
+}
+
+export function defineTask<P, D = unknown>(t: TaskDef<P, D>): TaskDef<P, D> {
+  return t;
+}
