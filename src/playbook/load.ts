@@ -1,0 +1,189 @@
+// Load playbooks/NAME.yml: plays, tasks, handlers, imports. Everything that can be checked without a
+// host is checked here, so bad input is refused before any connection is opened.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { InputError, type SourcePos } from '../errors.js';
+import { didYouMean } from '../suggest.js';
+import type { TaskDef } from '../task.js';
+import { readYamlFile, type YamlPath, type YamlSource } from '../yaml-source.js';
+import { checkRawParams } from './params.js';
+
+export interface TaskEntry {
+  /** Unique within a playbook run, for reports. */
+  id: number;
+  name: string;
+  module: string;
+  params: Record<string, unknown>;
+  tags: string[];
+  notify: string[];
+  /** Conditions, all must hold (Jinja expressions). */
+  when: string[];
+  ignoreErrors: boolean;
+  /** For handlers: topics it also answers to. */
+  listen: string[];
+  pos: SourcePos;
+  /** Position of each param (top-level key) for error messages. */
+  paramPos: Record<string, SourcePos>;
+}
+
+export interface Play {
+  name: string;
+  hosts: string;
+  /** Lowest precedence (below inventory), for the play's documented defaults. */
+  defaults: Record<string, unknown>;
+  /** Play vars: above inventory vars, below -e (Ansible's order). */
+  vars: Record<string, unknown>;
+  varSources: Record<string, SourcePos>;
+  tasks: TaskEntry[];
+  handlers: TaskEntry[];
+  file: string;
+  pos: SourcePos;
+}
+
+export interface Playbook {
+  file: string;
+  plays: Play[];
+}
+
+const PLAY_KEYS = ['name', 'hosts', 'vars', 'defaults', 'tasks', 'handlers', 'tags', 'import_playbook'];
+const TASK_KEYS = ['name', 'tags', 'notify', 'when', 'ignore_errors', 'listen'];
+
+/** `site` -> playbooks/site.yml; a path is taken as is. */
+export function resolvePlaybook(nameOrPath: string, playbookDir: string): string {
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.yml') || nameOrPath.endsWith('.yaml')) return path.resolve(nameOrPath);
+  for (const ext of ['.yml', '.yaml']) {
+    const f = path.join(playbookDir, nameOrPath + ext);
+    if (fs.existsSync(f)) return f;
+  }
+  const known = fs.existsSync(playbookDir) ? fs.readdirSync(playbookDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')) : [];
+  throw new InputError(`no playbook named '${nameOrPath}' in ${playbookDir}`, undefined, `${didYouMean(nameOrPath, known) || 'known playbooks: ' + known.join(', ')}`.trim());
+}
+
+export function loadPlaybook(file: string, registry: Record<string, TaskDef>): Playbook {
+  const ids = { next: 1 };
+  return { file, plays: loadPlays(file, registry, ids, [path.resolve(file)]) };
+}
+
+function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next: number }, chain: string[]): Play[] {
+  const src = readYamlFile(file, 'playbook');
+  const root = src.value;
+  const list = Array.isArray(root) ? root : root && typeof root === 'object' ? [root] : null;
+  if (!list) throw new InputError('a playbook must be a list of plays (or one play mapping)', src.pos([]), 'start the file with `- name: ...` entries');
+  const plays: Play[] = [];
+  list.forEach((raw, i) => {
+    const at = (p: YamlPath) => src.pos(Array.isArray(root) ? [i, ...p] : p);
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError('each play must be a mapping', at([]));
+    const play = raw as Record<string, unknown>;
+    for (const k of Object.keys(play)) {
+      if (!PLAY_KEYS.includes(k)) throw new InputError(`unknown play key '${k}'`, at([k]), didYouMean(k, PLAY_KEYS) || `allowed: ${PLAY_KEYS.join(', ')}`);
+    }
+    if ('import_playbook' in play) {
+      const target = play.import_playbook;
+      if (typeof target !== 'string') throw new InputError('import_playbook takes a file name', at(['import_playbook']));
+      const extra = Object.keys(play).filter((k) => k !== 'import_playbook' && k !== 'name');
+      if (extra.length) throw new InputError(`import_playbook cannot be combined with '${extra[0]}'`, at([extra[0]]));
+      let f = path.resolve(path.dirname(file), target);
+      if (!fs.existsSync(f) && fs.existsSync(f + '.yml')) f = f + '.yml';
+      if (!fs.existsSync(f)) throw new InputError(`imported playbook not found: ${target}`, at(['import_playbook']));
+      if (chain.includes(f)) throw new InputError(`import cycle: ${[...chain, f].map((c) => path.basename(c)).join(' -> ')}`, at(['import_playbook']));
+      plays.push(...loadPlays(f, registry, ids, [...chain, f]));
+      return;
+    }
+    const name = optString(play.name, at(['name']), 'name') ?? path.basename(file);
+    const hosts = optString(play.hosts, at(['hosts']), 'hosts') ?? 'all';
+    const vars = optMap(play.vars, at(['vars']), 'vars');
+    const defaults = optMap(play.defaults, at(['defaults']), 'defaults');
+    const varSources: Record<string, SourcePos> = {};
+    for (const k of Object.keys(defaults)) varSources[k] = at(['defaults', k]);
+    for (const k of Object.keys(vars)) varSources[k] = at(['vars', k]);
+    const playTags = stringList(play.tags, at(['tags']), 'tags');
+    const tasks = taskList(play.tasks, ['tasks'], at, src, registry, ids, playTags, false);
+    const handlers = taskList(play.handlers, ['handlers'], at, src, registry, ids, [], true);
+    // notify must name a handler (or a listen topic) of this play.
+    const handlerNames = new Set(handlers.flatMap((h) => [h.name, ...h.listen]));
+    for (const t of tasks) {
+      for (const n of t.notify) {
+        if (!handlerNames.has(n)) throw new InputError(`task '${t.name}' notifies '${n}', which is not a handler of this play`, t.pos, didYouMean(n, handlerNames) || `handlers: ${[...handlerNames].join(', ') || '(none)'}`);
+      }
+    }
+    plays.push({ name, hosts, vars, defaults, varSources, tasks, handlers, file, pos: at([]) });
+  });
+  return plays;
+}
+
+function taskList(
+  raw: unknown,
+  base: YamlPath,
+  at: (p: YamlPath) => SourcePos,
+  src: YamlSource,
+  registry: Record<string, TaskDef>,
+  ids: { next: number },
+  inheritedTags: string[],
+  handlers: boolean,
+): TaskEntry[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new InputError(`${base[0]} must be a list`, at(base));
+  return raw.map((t, i) => {
+    const p = (k: YamlPath = []) => at([...base, i, ...k]);
+    if (!t || typeof t !== 'object' || Array.isArray(t)) throw new InputError('each task must be a mapping', p());
+    const entry = t as Record<string, unknown>;
+    const moduleKeys = Object.keys(entry).filter((k) => !TASK_KEYS.includes(k));
+    if (moduleKeys.length === 0) throw new InputError('task has no action: add one task module key', p(), `modules: ${Object.keys(registry).join(', ')}`);
+    if (moduleKeys.length > 1) {
+      const unknown = moduleKeys.find((k) => !registry[k]);
+      if (unknown) throw new InputError(`unknown task key or module '${unknown}'`, p([unknown]), didYouMean(unknown, [...TASK_KEYS, ...Object.keys(registry)]) || `task keys: ${TASK_KEYS.join(', ')}`);
+      throw new InputError(`a task has one module, found: ${moduleKeys.join(', ')}`, p([moduleKeys[1]]));
+    }
+    const module = moduleKeys[0];
+    const def = registry[module];
+    if (!def) throw new InputError(`unknown task module '${module}'`, p([module]), didYouMean(module, Object.keys(registry)) || `modules: ${Object.keys(registry).join(', ')}`);
+    const rawParams = entry[module] ?? {};
+    if (typeof rawParams !== 'object' || Array.isArray(rawParams)) throw new InputError(`parameters of '${module}' must be a mapping`, p([module]), `write it as\n    ${module}:\n      key: value`);
+    const params = rawParams as Record<string, unknown>;
+    const paramPos: Record<string, SourcePos> = {};
+    for (const k of Object.keys(params)) paramPos[k] = p([module, k]);
+    for (const problem of checkRawParams(def, params)) {
+      const where = problem.path.length ? p([module, ...problem.path]) : p([module]);
+      throw new InputError(problem.message, where, 'see the task list in README.md for its parameters');
+    }
+    const name = optString(entry.name, p(['name']), 'name') ?? `${module}`;
+    const when = entry.when === undefined ? [] : typeof entry.when === 'boolean' ? [String(entry.when)] : stringList(entry.when, p(['when']), 'when');
+    const ignore = entry.ignore_errors;
+    if (ignore !== undefined && typeof ignore !== 'boolean') throw new InputError('ignore_errors must be true or false', p(['ignore_errors']));
+    if (!handlers && entry.listen !== undefined) throw new InputError('listen is only for handlers', p(['listen']));
+    if (handlers && entry.notify !== undefined) throw new InputError('handlers cannot notify (keep the chain flat)', p(['notify']));
+    return {
+      id: ids.next++,
+      name,
+      module,
+      params,
+      tags: [...new Set([...inheritedTags, ...stringList(entry.tags, p(['tags']), 'tags')])],
+      notify: stringList(entry.notify, p(['notify']), 'notify'),
+      when,
+      ignoreErrors: ignore === true,
+      listen: stringList(entry.listen, p(['listen']), 'listen'),
+      pos: p(),
+      paramPos,
+    };
+  });
+}
+
+function optString(v: unknown, pos: SourcePos, what: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new InputError(`${what} must be a string`, pos);
+  return v;
+}
+
+function optMap(v: unknown, pos: SourcePos, what: string): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new InputError(`${what} must be a mapping of name: value`, pos);
+  return v as Record<string, unknown>;
+}
+
+function stringList(v: unknown, pos: SourcePos, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw new InputError(`${what} must be a string or a list of strings`, pos);
+}

@@ -1,0 +1,88 @@
+// Param schemas: ajv compiles each task's schema once; a `secret: true` keyword marks secret params.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { TaskDef } from '../task.js';
+
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
+ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
+ajv.addKeyword({ keyword: 'description', schemaType: 'string' });
+
+const compiled = new WeakMap<object, ValidateFunction>();
+
+function validator(task: TaskDef): ValidateFunction {
+  let v = compiled.get(task.schema);
+  if (!v) {
+    v = ajv.compile(task.schema);
+    compiled.set(task.schema, v);
+  }
+  return v;
+}
+
+export interface ParamProblem {
+  /** Path inside params, e.g. ['config', 'port']. */
+  path: (string | number)[];
+  message: string;
+}
+
+function pathOf(e: ErrorObject): (string | number)[] {
+  const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (e.keyword === 'additionalProperties') parts.push((e.params as { additionalProperty: string }).additionalProperty);
+  if (e.keyword === 'required') parts.push((e.params as { missingProperty: string }).missingProperty);
+  return parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+function describe(e: ErrorObject, task: TaskDef): string {
+  const props = Object.keys(((task.schema as { properties?: object }).properties ?? {}) as object);
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const k = (e.params as { additionalProperty: string }).additionalProperty;
+      return `unknown parameter '${k}' for task '${task.name}' (known: ${props.join(', ')})`;
+    }
+    case 'required':
+      return `missing required parameter '${(e.params as { missingProperty: string }).missingProperty}' for task '${task.name}'`;
+    case 'enum':
+      return `${e.instancePath || 'value'} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') + ' ' : ''}${e.message ?? 'is invalid'}`;
+  }
+}
+
+function getAt(value: unknown, path: (string | number)[]): unknown {
+  let v: any = value;
+  for (const p of path) v = v?.[p];
+  return v;
+}
+
+const hasTemplate = (v: unknown): boolean => typeof v === 'string' && (v.includes('{{') || v.includes('{%'));
+
+/**
+ * Validate params before templating: unknown and missing keys and wrong literal types are errors;
+ * a value that is still a template is judged later, per host, once rendered.
+ */
+export function checkRawParams(task: TaskDef, params: unknown): ParamProblem[] {
+  const v = validator(task);
+  if (v(structuredClone(params ?? {}))) return [];
+  return (v.errors ?? [])
+    .filter((e) => !(hasTemplate(getAt(params, e.instancePath.split('/').slice(1))) && e.keyword !== 'additionalProperties' && e.keyword !== 'required'))
+    .map((e) => ({ path: pathOf(e), message: describe(e, task) }));
+}
+
+/** Validate rendered params (fills schema defaults in place). */
+export function checkParams(task: TaskDef, params: unknown): ParamProblem[] {
+  const v = validator(task);
+  if (v(params)) return [];
+  return (v.errors ?? []).map((e) => ({ path: pathOf(e), message: describe(e, task) }));
+}
+
+/** Values of params marked `secret: true` in the schema (top level and nested objects). */
+export function secretValues(schema: Record<string, unknown>, params: unknown): unknown[] {
+  const out: unknown[] = [];
+  const walk = (s: any, v: any) => {
+    if (!s || v === undefined || v === null) return;
+    if (s.secret) out.push(v);
+    if (s.properties && typeof v === 'object') for (const [k, sub] of Object.entries(s.properties)) walk(sub, v[k]);
+    if (s.items && Array.isArray(v)) for (const it of v) walk(s.items, it);
+  };
+  walk(schema, params);
+  return out;
+}
