@@ -79,6 +79,8 @@ export interface PlanContext {
   facts: Facts;
   check: boolean;
   state: HostState;
+  /** Render a file from templates/ with this host's vars and facts (no host I/O). */
+  renderTemplate(name: string): string;
 }
 
 export interface ApplyContext extends PlanContext {
@@ -94,6 +96,10 @@ export interface TaskDef<P = any, D = any> {
   doc: string;
   /** JSON schema of params. String props may carry `"secret": true`. */
   schema: Record<string, unknown>;
+  /** Checks beyond the schema (cross-field rules). Runs in preflight too, so bad values stop the run early. */
+  validate?(params: P): { param?: string; message: string }[];
+  /** Template files (under templates/) this task renders, so preflight can check their variables. */
+  templateFiles?(params: P): string[];
   probes(params: P, facts: Facts): Probe[];
   plan(ctx: PlanContext, params: P, results: ProbeResult[]): Plan<D>;
   apply(ctx: ApplyContext, params: P, plan: Plan<D>): Promise<ApplyResult>;

@@ -1,0 +1,180 @@
+// Preflight: everything that can be known before connecting. Builds each host's work list and
+// refuses bad input (undefined variables, bad param values, missing secrets) with file:line.
+
+import { InputError, formatPos, type SourcePos } from '../errors.js';
+import type { Facts } from '../facts/types.js';
+import { checkParams, secretValues } from '../playbook/params.js';
+import type { Play, Playbook, TaskEntry } from '../playbook/load.js';
+import type { Secrets } from '../secrets.js';
+import type { TaskDef } from '../task.js';
+import { LazyVars, TemplateRenderError, type Templates } from '../template.js';
+
+/** A variable layer with where each value came from. */
+export interface VarLayer {
+  vars: Record<string, unknown>;
+  sources: Record<string, SourcePos>;
+}
+
+export interface HostPlay {
+  play: Play;
+  /** Merged raw vars (defaults < inventory < play vars < -e), not yet templated. */
+  vars: Record<string, unknown>;
+  sources: Record<string, SourcePos>;
+  tasks: TaskEntry[];
+}
+
+export interface HostWork {
+  host: string;
+  plays: HostPlay[];
+}
+
+/** Stand-in facts for preflight rendering: real ones only exist after connecting. */
+export const PLACEHOLDER_FACTS: Facts = {
+  hostname: 'preflight',
+  os_id: 'debian',
+  os_version: '12',
+  os_codename: 'bookworm',
+  os_pretty: 'Debian GNU/Linux 12 (bookworm)',
+  os_family: 'debian',
+  pkg_mgr: 'apt',
+  nginx_user: 'www-data',
+  nginx_group: 'www-data',
+  nginx_layout: 'sites',
+  nginx_installed: true,
+  systemd: true,
+  uid: 0,
+  addresses: ['192.0.2.1'],
+};
+
+export interface TagFilter {
+  tags: string[];
+  skipTags: string[];
+}
+
+/** Ansible's tag rules: `always` runs unless skipped by name, `never` only when asked for. */
+export function selectedByTags(taskTags: string[], f: TagFilter): boolean {
+  const has = (t: string) => taskTags.includes(t);
+  if (f.skipTags.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0))) return false;
+  if (has('always')) return true;
+  if (f.tags.length === 0 || f.tags.includes('all')) return !has('never');
+  return f.tags.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0));
+}
+
+export function mergeLayers(...layers: VarLayer[]): VarLayer {
+  const out: VarLayer = { vars: {}, sources: {} };
+  for (const l of layers) {
+    Object.assign(out.vars, l.vars);
+    Object.assign(out.sources, l.sources);
+  }
+  return out;
+}
+
+export function magicVars(host: string, facts: Facts, check: boolean): Record<string, unknown> {
+  return { facts, inventory_hostname: host, ansible_check_mode: check };
+}
+
+export interface PrepareInput {
+  playbook: Playbook;
+  /** Hosts of each play after --limit, in inventory order. */
+  playHosts: (play: Play) => string[];
+  inventoryVars: (host: string) => VarLayer;
+  extraVars: VarLayer;
+  registry: Record<string, TaskDef>;
+  templates: Templates;
+  secrets: Secrets;
+  tags: TagFilter;
+  check: boolean;
+}
+
+/** Explain where the variables used by a failing template came from. */
+export function provenance(used: Iterable<string>, sources: Record<string, SourcePos>): string {
+  const parts = [...used].filter((n) => sources[n]).map((n) => `${n} from ${formatPos(sources[n])}`);
+  return parts.length ? `value from ${parts.join(', ')}` : '';
+}
+
+export function renderError(e: unknown, task: TaskEntry, host: string, where: SourcePos, sources: Record<string, SourcePos>, used: Set<string>): InputError {
+  const err = e as TemplateRenderError;
+  const v = err.variable;
+  if (v) {
+    const hint = v.startsWith('env ')
+      ? `set the environment variable ${v.slice(4)} before running (it is read with lookup('env', ...))`
+      : `define '${v}' in the inventory (host_vars/group_vars), the play's vars, or with -e ${v}=...`;
+    const via = [...used].filter((n) => n !== v && sources[n]);
+    const chain = via.length ? ` (while rendering ${via.map((n) => `${n} from ${formatPos(sources[n])}`).join(', ')})` : '';
+    return new InputError(`task '${task.name}' on ${host}: ${err.message}${chain}`, where, hint);
+  }
+  return new InputError(`task '${task.name}' on ${host}: ${err.message ?? String(e)}`, where, 'fix the template expression');
+}
+
+export function prepare(input: PrepareInput): HostWork[] {
+  const { templates, secrets } = input;
+  const byHost = new Map<string, HostWork>();
+  for (const play of input.playbook.plays) {
+    const defaults: VarLayer = { vars: play.defaults, sources: pick(play.varSources, Object.keys(play.defaults)) };
+    const playVars: VarLayer = { vars: play.vars, sources: pick(play.varSources, Object.keys(play.vars)) };
+    for (const host of input.playHosts(play)) {
+      const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
+      const tasks = play.tasks.filter((t) => selectedByTags(t.tags, input.tags));
+      const lazy = new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check));
+      for (const t of [...tasks, ...play.handlers]) preflightTask(t, host, lazy, merged.sources, input);
+      let work = byHost.get(host);
+      if (!work) byHost.set(host, (work = { host, plays: [] }));
+      work.plays.push({ play, vars: merged.vars, sources: merged.sources, tasks });
+    }
+  }
+  return [...byHost.values()];
+}
+
+function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Record<string, SourcePos>, input: PrepareInput): void {
+  const def = input.registry[t.module];
+  // A condition on facts cannot be decided yet: then a param that fails to render is judged on the host.
+  let dependsOnFacts = false;
+  for (const cond of t.when) {
+    const used = new Set<string>();
+    let ok: unknown;
+    try {
+      ok = input.templates.evaluate(cond, lazy.context(), used);
+    } catch (e) {
+      throw renderError(e, t, host, t.pos, sources, used);
+    }
+    if (used.has('facts')) dependsOnFacts = true;
+    else if (!ok) return; // skipped on this host whatever the facts: its params need not render
+  }
+  const used = new Set<string>();
+  let params: unknown;
+  try {
+    params = input.templates.renderValue(t.params, lazy.context(), used);
+  } catch (e) {
+    if (dependsOnFacts) return;
+    const key = Object.keys(t.params).find((k) => JSON.stringify(t.params[k]).includes((e as TemplateRenderError).variable ?? '\u0000'));
+    throw renderError(e, t, host, (key && t.paramPos[key]) || t.pos, sources, used);
+  }
+  for (const s of secretValues(def.schema, params)) input.secrets.add(s);
+  for (const file of def.templateFiles?.(params as never) ?? []) {
+    const tused = new Set<string>();
+    try {
+      input.templates.renderFile(file, lazy.context(), tused);
+    } catch (e) {
+      if (dependsOnFacts) continue;
+      const err = renderError(e, t, host, t.paramPos.src ?? t.pos, sources, tused);
+      const line = (e as TemplateRenderError).line;
+      throw new InputError(`${err.message} in templates/${file}${line ? ` line ${line}` : ''}`, err.pos, err.hint);
+    }
+  }
+  const usedFacts = used.has('facts');
+  const problems = checkParams(def, params);
+  if (problems.length === 0) for (const m of def.validate?.(params) ?? []) problems.push({ path: m.param ? [m.param] : [], message: m.message });
+  for (const p of problems) {
+    if (usedFacts && dependsOnFacts) continue;
+    const key = String(p.path[0] ?? '');
+    const where = t.paramPos[key] ?? t.pos;
+    const from = provenance(used, sources);
+    throw new InputError(`task '${t.name}' on ${host}: ${input.secrets.mask(p.message)}${from ? ` (${from})` : ''}`, where, 'fix the value (or the variable it comes from)');
+  }
+}
+
+function pick(src: Record<string, SourcePos>, keys: string[]): Record<string, SourcePos> {
+  const out: Record<string, SourcePos> = {};
+  for (const k of keys) if (src[k]) out[k] = src[k];
+  return out;
+}
