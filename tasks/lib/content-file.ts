@@ -34,9 +34,9 @@ export function planContentFile(p: ContentFileParams, content: string, results: 
   };
 }
 
-export async function applyContentFile(ctx: ApplyContext, p: ContentFileParams, plan: Plan<Data>): Promise<{ changed: boolean; msg?: string }> {
+export async function applyContentFile(ctx: ApplyContext, p: ContentFileParams, plan: Plan<unknown>): Promise<{ changed: boolean; msg?: string }> {
   if (plan.action !== 'change' || !plan.data) return { changed: false };
-  const { want, before, contentChanged } = plan.data;
+  const { want, before, contentChanged } = plan.data as Data;
   remember(ctx.state, p.rollback_group, p.dest, before);
   if (contentChanged) {
     const backup = await writeFileAtomic(ctx.conn, want, { backup: p.backup, validate: p.validate });

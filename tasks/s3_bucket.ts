@@ -1,0 +1,38 @@
+// s3_bucket: the bucket exists (created with `s3cmd mb` when missing). Never deleted.
+import { TaskError } from '../src/errors.js';
+import { sh } from '../src/connection/quote.js';
+import { defineTask, type CmdState } from '../src/task.js';
+import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketUri, infoCommand, s3cmd } from './lib/s3cmd.js';
+
+interface Params {
+  bucket: string;
+  config: string;
+}
+
+export const bucketSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'S3 bucket name (3-63 lower-case letters, digits, dots, dashes)' };
+
+export default defineTask<Params>({
+  name: 's3_bucket',
+  doc: 'Ensure the bucket exists (s3cmd mb when missing; never deletes)',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['bucket', 'config'],
+    properties: { bucket: bucketSchema, config: { type: 'string', pattern: '^/' } },
+  },
+  probes: (p) => [{ kind: 'cmd', cmd: infoCommand(p.config, p.bucket) }],
+  plan: (_ctx, p, [r]) => {
+    const info = r as CmdState;
+    if (info.code === 0) return { action: 'ok' };
+    if (info.code === S3CMD_MISSING || info.code === S3_CONFIG_ERROR) return { action: 'change', summary: `create bucket ${p.bucket} (s3cmd not set up yet, so its state is unknown)` };
+    if (info.code === S3_NOT_FOUND) return { action: 'change', summary: `create bucket ${p.bucket}` };
+    throw new TaskError(`cannot read bucket ${p.bucket} (s3cmd exit ${info.code})`, (info.stderr || info.stdout).trim().split('\n').slice(-5).join('\n'));
+  },
+  apply: async (ctx, p) => {
+    const check = await ctx.conn.exec(infoCommand(p.config, p.bucket));
+    if (check.code === 0) return { changed: false };
+    const r = await ctx.conn.exec(s3cmd(p.config, sh`mb ${bucketUri(p.bucket)}`));
+    if (r.code !== 0) throw new TaskError(`s3cmd mb ${bucketUri(p.bucket)} failed (exit ${r.code})`, (r.stderr || r.stdout).trim());
+    return { changed: true };
+  },
+});

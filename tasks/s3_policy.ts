@@ -1,0 +1,60 @@
+// s3_policy: the bucket's policy is public-read for objects (s3:GetObject on arn:aws:s3:::<bucket>/*).
+// The current policy is read with `s3cmd info` and compared as JSON, not text.
+import { TaskError } from '../src/errors.js';
+import { sh } from '../src/connection/quote.js';
+import { defineTask, type CmdState } from '../src/task.js';
+import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketUri, infoCommand, policyFromInfo, publicReadPolicy, s3cmd, samePolicy } from './lib/s3cmd.js';
+import { bucketSchema } from './s3_bucket.js';
+
+interface Params {
+  bucket: string;
+  config: string;
+}
+
+const pretty = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+
+export default defineTask<Params, string>({
+  name: 's3_policy',
+  doc: 'Set the public-read GetObject bucket policy when the current one differs (compared as JSON)',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['bucket', 'config'],
+    properties: { bucket: bucketSchema, config: { type: 'string', pattern: '^/' } },
+  },
+  probes: (p) => [{ kind: 'cmd', cmd: infoCommand(p.config, p.bucket) }],
+  plan: (_ctx, p, [r]) => {
+    const info = r as CmdState;
+    const want = publicReadPolicy(p.bucket);
+    const path = `${bucketUri(p.bucket)} (policy)`;
+    if (info.code === S3CMD_MISSING || info.code === S3_CONFIG_ERROR || info.code === S3_NOT_FOUND) {
+      return { action: 'change', summary: `set public-read policy on ${p.bucket} (bucket not there yet)`, diffs: [{ path, before: '', after: pretty(want) }], data: JSON.stringify(want) };
+    }
+    if (info.code !== 0) throw new TaskError(`cannot read bucket ${p.bucket} (s3cmd exit ${info.code})`, (info.stderr || info.stdout).trim().split('\n').slice(-5).join('\n'));
+    const text = policyFromInfo(info.stdout);
+    if (text?.startsWith('Not available')) throw new TaskError(`cannot read the policy of ${p.bucket}: ${text}`);
+    let have: unknown = null;
+    if (text) {
+      try {
+        have = JSON.parse(text);
+      } catch {
+        have = text;
+      }
+    }
+    if (have && samePolicy(have, want)) return { action: 'ok' };
+    return {
+      action: 'change',
+      summary: have ? `replace the policy of ${p.bucket} with public-read GetObject` : `set public-read policy on ${p.bucket}`,
+      diffs: [{ path, before: have ? pretty(have) : '', after: pretty(want) }],
+      data: JSON.stringify(want),
+    };
+  },
+  apply: async (ctx, p, plan) => {
+    if (plan.action !== 'change' || !plan.data) return { changed: false };
+    // The policy goes through a private temp file (s3cmd reads it from a path).
+    const cmd = ['set -e', 'umask 077', 'f=$(mktemp)', `trap 'rm -f "$f"' EXIT`, 'cat > "$f"', s3cmd(p.config, 'setpolicy "$f" ' + sh`${bucketUri(p.bucket)}`)].join('\n');
+    const r = await ctx.conn.exec(cmd, { stdin: plan.data });
+    if (r.code !== 0) throw new TaskError(`s3cmd setpolicy failed (exit ${r.code})`, (r.stderr || r.stdout).trim());
+    return { changed: true };
+  },
+});
