@@ -1,0 +1,180 @@
+// Root filesystem layers of the test hosts, built once and cached in cacheDir:
+//   base: Debian minbase + systemd + sshd + tools, apt lists kept, the .debs of HOST_INSTALL_PACKAGES
+//         downloaded (with Recommends) but not installed;
+//   pkgs: an overlay layer over base with HOST_INSTALL_PACKAGES installed.
+// A layer's directory name holds a hash of its inputs, so changing a package list or a build script
+// builds a new one. Builds go to a temp dir that is renamed when complete, under a lock file.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { cachePath } from './config.js';
+import { sourceFiles } from './apt-sources.js';
+import { withLock } from './lock.js';
+import { removeTree } from './fsutil.js';
+import { script } from './paths.js';
+
+export type LayerName = 'base' | 'pkgs';
+export const LAYER_NAMES: readonly LayerName[] = ['base', 'pkgs'];
+
+export const SUITE = 'bookworm';
+export const BASE_PACKAGES = [
+  'systemd', 'systemd-sysv', 'dbus', 'libpam-systemd', 'openssh-server', 'python3',
+  'ca-certificates', 'curl', 'iproute2', 'procps', 'sudo', 'openssl',
+];
+/** Installed for real by tests on base hosts; pre-installed in the pkgs layer. */
+export const HOST_INSTALL_PACKAGES = ['nginx', 's3cmd', 'certbot', 'python3-certbot-nginx'];
+
+const DPKG_EXCLUDES = ['/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*', '/usr/share/locale/*'];
+/** The machine's mirror may be a snapshot whose Release files are past their Valid-Until. */
+const APT_OPTS = ['Acquire::Check-Valid-Until "false"'];
+
+export interface LayerInfo {
+  name: LayerName;
+  key: string;
+  /** The layer's directory (an overlay lowerdir); exists only when the layer is complete. */
+  dir: string;
+}
+
+function sha(parts: unknown): string {
+  return crypto.createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+function layersDir(): string {
+  return cachePath('layers');
+}
+
+function mmdebstrapArgs(target: string): string[] {
+  return [
+    '--mode=root',
+    '--variant=minbase',
+    '--format=directory',
+    `--include=${BASE_PACKAGES.join(',')}`,
+    ...APT_OPTS.map((o) => `--aptopt=${o}`),
+    ...DPKG_EXCLUDES.map((p) => `--dpkgopt=path-exclude=${p}`),
+    '--skip=cleanup/apt/lists',
+    '--skip=cleanup/apt/cache',
+    `--customize-hook=sh ${script('base-customize.sh')} "$1" ${HOST_INSTALL_PACKAGES.join(' ')}`,
+    SUITE,
+    target,
+    ...sourceFiles(),
+  ];
+}
+
+function baseKey(): string {
+  return sha({
+    suite: SUITE,
+    packages: BASE_PACKAGES,
+    download: HOST_INSTALL_PACKAGES,
+    args: mmdebstrapArgs('TARGET'),
+    script: fs.readFileSync(script('base-customize.sh'), 'utf8'),
+    sources: sourceFiles().map((f) => fs.readFileSync(f, 'utf8')),
+  });
+}
+
+function pkgsKey(base: string): string {
+  return sha({ base, packages: HOST_INSTALL_PACKAGES, script: fs.readFileSync(script('build-pkgs.sh'), 'utf8') });
+}
+
+export function layerInfo(name: LayerName): LayerInfo {
+  const base = baseKey();
+  const key = name === 'base' ? base : pkgsKey(base);
+  return { name, key, dir: path.join(layersDir(), `${name}-${key}`) };
+}
+
+export function layerReady(name: LayerName): boolean {
+  return fs.existsSync(layerInfo(name).dir);
+}
+
+/** The overlay lowerdir option value of a host on `layer` (upper layers first). */
+export function lowerDirs(layer: LayerName): string {
+  const base = layerInfo('base').dir;
+  return layer === 'base' ? base : `${layerInfo('pkgs').dir}:${base}`;
+}
+
+/** Run a long build step with its output in a log file; on failure throw with the log's tail. */
+function runLogged(cmd: string, args: string[], logFile: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fd = fs.openSync(logFile, 'w');
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const tail = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
+      reject(new Error(`${path.basename(cmd)} failed (exit ${code}); log ${logFile}:\n${tail}`));
+    });
+  });
+}
+
+/**
+ * Both wrappers make the build safe to abandon: setpriv kills it when this process dies, and the
+ * private mount namespace takes the build's mounts (proc, dev, overlay) away with it.
+ */
+function guarded(cmd: string, ...args: string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--propagation', 'private', '--', cmd, ...args]];
+}
+
+async function buildOne(name: LayerName, log: (m: string) => void): Promise<number | null> {
+  const info = layerInfo(name);
+  if (fs.existsSync(info.dir)) return null;
+  fs.mkdirSync(layersDir(), { recursive: true });
+  return withLock(
+    path.join(layersDir(), `${name}-${info.key}.lock`),
+    async () => {
+      if (fs.existsSync(info.dir)) return null; // another process built it while we waited
+      // Leftovers of builds that died (we hold the lock, so no live build of this key exists).
+      for (const f of fs.readdirSync(layersDir())) {
+        if (f.startsWith(`.tmp-${name}-${info.key}-`)) await removeTree(path.join(layersDir(), f));
+      }
+      const tmp = path.join(layersDir(), `.tmp-${name}-${info.key}-${process.pid}`);
+      const logFile = path.join(layersDir(), `${name}-${info.key}.log`);
+      const t0 = Date.now();
+      log(`building layer ${name} (${info.key}); log: ${logFile}`);
+      try {
+        if (name === 'base') {
+          await runLogged(...guarded('mmdebstrap', ...mmdebstrapArgs(tmp)), logFile);
+          fs.renameSync(tmp, info.dir);
+        } else {
+          const base = layerInfo('base').dir;
+          await runLogged(...guarded('/bin/sh', script('build-pkgs.sh'), base, tmp, ...HOST_INSTALL_PACKAGES), logFile);
+          fs.renameSync(path.join(tmp, 'upper'), info.dir);
+          await removeTree(tmp);
+        }
+      } catch (e) {
+        await removeTree(tmp).catch(() => {});
+        throw e;
+      }
+      const s = (Date.now() - t0) / 1000;
+      log(`layer ${name} built in ${s.toFixed(1)} s`);
+      return s;
+    },
+    { onWait: (o) => log(`waiting for PID ${o.pid}, which is building layer ${name}`) },
+  );
+}
+
+export interface BuildTimes {
+  /** Seconds a cold build took, or null when the layer came from the cache. */
+  base: number | null;
+  pkgs: number | null;
+}
+
+/** Make sure both layers exist in the cache (building what is missing). */
+export async function buildLayers(log: (m: string) => void = () => {}): Promise<BuildTimes> {
+  const base = await buildOne('base', log);
+  const pkgs = await buildOne('pkgs', log);
+  return { base, pkgs };
+}
+
+/** Remove cached layers (and their logs) that no current input hash refers to. */
+export async function pruneLayers(log: (m: string) => void = () => {}): Promise<void> {
+  if (!fs.existsSync(layersDir())) return;
+  const keep = new Set(LAYER_NAMES.map((n) => path.basename(layerInfo(n).dir)));
+  for (const f of fs.readdirSync(layersDir())) {
+    const m = /^(base|pkgs)-([0-9a-f]{16})(\.log|\.lock)?$/.exec(f);
+    if (!m || keep.has(`${m[1]}-${m[2]}`) || m[3] === '.lock') continue;
+    log(`removing old layer ${f}`);
+    await removeTree(path.join(layersDir(), f));
+  }
+}
