@@ -176,6 +176,8 @@ export class Templates {
     this.nj.addFilter('to_json', (v: unknown) => JSON.stringify(v));
     this.nj.addFilter('to_nice_json', (v: unknown) => JSON.stringify(v, null, 2));
     this.nj.addFilter('bool', (v: unknown) => v === true || ['true', 'yes', 'on', '1'].includes(String(v).toLowerCase()));
+    // nginx `resolver` syntax: IPv6 addresses in brackets, space-separated.
+    this.nj.addFilter('nginx_resolvers', (v: unknown) => (Array.isArray(v) ? v : [v]).map((a) => (String(a).includes(':') ? `[${a}]` : String(a))).join(' '));
     this.nj.addFilter('regex_replace', (v: unknown, pattern: string, repl: string) => String(v).replace(new RegExp(pattern, 'g'), repl));
     const addTest = (this.nj as unknown as { addTest(n: string, f: (v: unknown) => boolean): void }).addTest.bind(this.nj);
     addTest('defined', (v) => v !== undefined && !isUndefined(v));

@@ -32,8 +32,8 @@ export default defineTask<Params>({
     required: ['domain'],
     properties: {
       domain: { type: 'string', pattern: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+$' },
-      email: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
-      server: { type: 'string', pattern: '^https://' },
+      email: { type: 'string', pattern: '^$|^[^@\\s]+@[^@\\s]+$', description: 'ACME account email; empty: register without one' },
+      server: { type: 'string', pattern: '^$|^https://', description: "ACME directory URL; empty: certbot's default CA" },
       renew_before_days: { type: 'integer', minimum: 1, default: 30 },
       check_dns: { type: 'boolean', default: true },
     },

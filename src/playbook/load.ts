@@ -93,9 +93,17 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
     const name = optString(play.name, at(['name']), 'name') ?? path.basename(file);
     const hosts = optString(play.hosts, at(['hosts']), 'hosts') ?? 'all';
     const vars = optMap(play.vars, at(['vars']), 'vars');
-    const defaults = optMap(play.defaults, at(['defaults']), 'defaults');
     const varSources: Record<string, SourcePos> = {};
-    for (const k of Object.keys(defaults)) varSources[k] = at(['defaults', k]);
+    let defaults: Record<string, unknown>;
+    if (typeof play.defaults === 'string') {
+      // `defaults: vars/defaults.yml`: one file of documented defaults shared by several plays.
+      const dsrc = readYamlFile(path.resolve(path.dirname(file), play.defaults), 'defaults file');
+      defaults = optMap(dsrc.value, dsrc.pos([]), 'a defaults file');
+      for (const k of Object.keys(defaults)) varSources[k] = dsrc.pos([k]);
+    } else {
+      defaults = optMap(play.defaults, at(['defaults']), 'defaults');
+      for (const k of Object.keys(defaults)) varSources[k] = at(['defaults', k]);
+    }
     for (const k of Object.keys(vars)) varSources[k] = at(['vars', k]);
     const playTags = stringList(play.tags, at(['tags']), 'tags');
     const tasks = taskList(play.tasks, ['tasks'], at, src, registry, ids, playTags, false);

@@ -5,7 +5,6 @@ import type { TaskDef } from '../task.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
 ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
-ajv.addKeyword({ keyword: 'description', schemaType: 'string' });
 
 const compiled = new WeakMap<object, ValidateFunction>();
 

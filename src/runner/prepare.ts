@@ -10,7 +10,7 @@ import type { TaskDef } from '../task.js';
 import { LazyVars, TemplateRenderError, type Templates } from '../template.js';
 
 /** A variable layer with where each value came from. */
-export interface VarLayer {
+export interface SourcedVars {
   vars: Record<string, unknown>;
   sources: Record<string, SourcePos>;
 }
@@ -60,8 +60,8 @@ export function selectedByTags(taskTags: string[], f: TagFilter): boolean {
   return f.tags.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0));
 }
 
-export function mergeLayers(...layers: VarLayer[]): VarLayer {
-  const out: VarLayer = { vars: {}, sources: {} };
+export function mergeLayers(...layers: SourcedVars[]): SourcedVars {
+  const out: SourcedVars = { vars: {}, sources: {} };
   for (const l of layers) {
     Object.assign(out.vars, l.vars);
     Object.assign(out.sources, l.sources);
@@ -77,8 +77,8 @@ export interface PrepareInput {
   playbook: Playbook;
   /** Hosts of each play after --limit, in inventory order. */
   playHosts: (play: Play) => string[];
-  inventoryVars: (host: string) => VarLayer;
-  extraVars: VarLayer;
+  inventoryVars: (host: string) => SourcedVars;
+  extraVars: SourcedVars;
   registry: Record<string, TaskDef>;
   templates: Templates;
   secrets: Secrets;
@@ -110,8 +110,8 @@ export function prepare(input: PrepareInput): HostWork[] {
   const { templates, secrets } = input;
   const byHost = new Map<string, HostWork>();
   for (const play of input.playbook.plays) {
-    const defaults: VarLayer = { vars: play.defaults, sources: pick(play.varSources, Object.keys(play.defaults)) };
-    const playVars: VarLayer = { vars: play.vars, sources: pick(play.varSources, Object.keys(play.vars)) };
+    const defaults: SourcedVars = { vars: play.defaults, sources: pick(play.varSources, Object.keys(play.defaults)) };
+    const playVars: SourcedVars = { vars: play.vars, sources: pick(play.varSources, Object.keys(play.vars)) };
     for (const host of input.playHosts(play)) {
       const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
       const tasks = play.tasks.filter((t) => selectedByTags(t.tags, input.tags));

@@ -1,0 +1,201 @@
+// mskplay: CLI flags -> inventory + playbook -> preflight -> hosts in parallel -> recap, exit code.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { InputError } from './errors.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { loadPlaybook, resolvePlaybook, type Play } from './playbook/load.js';
+import { prepare, type SourcedVars } from './runner/prepare.js';
+import { Secrets } from './secrets.js';
+import { Templates } from './template.js';
+import { makeChalk } from './ui/colors.js';
+import { jsonReport, printSummary, writeJson } from './ui/report.js';
+import { progressMode, runWithProgress } from './ui/progress.js';
+import { USAGE } from './usage.js';
+import { loadProject, type Project } from './project.js';
+import { executeHosts } from './runner/execute.js';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const OPTIONS = {
+  inventory: { type: 'string', short: 'i' },
+  limit: { type: 'string', short: 'l' },
+  check: { type: 'boolean', short: 'C' },
+  diff: { type: 'boolean', short: 'D' },
+  tags: { type: 'string', short: 't', multiple: true },
+  'skip-tags': { type: 'string', multiple: true },
+  'extra-vars': { type: 'string', short: 'e', multiple: true },
+  forks: { type: 'string', short: 'f' },
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  'list-hosts': { type: 'boolean' },
+  'list-tasks': { type: 'boolean' },
+  json: { type: 'string' },
+  'host-key-checking': { type: 'string' },
+  'ssh-config': { type: 'string' },
+  'force-handlers': { type: 'boolean' },
+  host: { type: 'string' },
+  version: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface CliArgs {
+  playbook?: string;
+  subcommand?: 'inventory';
+  inventory: string;
+  limit?: string;
+  check: boolean;
+  diff: boolean;
+  tags: string[];
+  skipTags: string[];
+  extraVars: string[];
+  forks: number;
+  verbosity: number;
+  listHosts: boolean;
+  listTasks: boolean;
+  json?: string;
+  hostKeyPolicy: 'strict' | 'accept-new' | 'off';
+  sshConfig?: string;
+  forceHandlers: boolean;
+  host?: string;
+  version: boolean;
+  help: boolean;
+}
+
+const splitList = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+
+export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new InputError(`bad command line: ${(e as Error).message}`, undefined, 'run with --help for the flags');
+  }
+  const v = parsed.values;
+  const pos = parsed.positionals;
+  const isInv = pos[0] === 'inventory';
+  if (pos.length > (isInv ? 1 : 1)) throw new InputError(`unexpected argument '${pos[1]}': give one playbook name`, undefined, 'usage: npm run play -- PLAYBOOK [flags]');
+  const forks = v.forks === undefined ? 50 : Number(v.forks);
+  if (!Number.isInteger(forks) || forks < 1 || forks > 1000) throw new InputError(`--forks must be a whole number from 1 to 1000, got '${v.forks}'`);
+  const hkc = v['host-key-checking'] ?? 'strict';
+  if (!['strict', 'accept-new', 'off'].includes(hkc)) throw new InputError(`--host-key-checking must be strict, accept-new or off, got '${hkc}'`);
+  if (v.json !== undefined && v.json === '') throw new InputError('--json needs a file name, or - for standard output');
+  const inventory = v.inventory ?? process.env.MSKPLAY_INVENTORY ?? path.join(cwd, 'inventory.yml');
+  return {
+    playbook: isInv ? undefined : pos[0],
+    subcommand: isInv ? 'inventory' : undefined,
+    inventory: path.resolve(cwd, inventory),
+    limit: v.limit,
+    check: v.check ?? false,
+    diff: v.diff ?? false,
+    tags: splitList(v.tags),
+    skipTags: splitList(v['skip-tags']),
+    extraVars: v['extra-vars'] ?? [],
+    forks,
+    verbosity: (v.verbose ?? []).length,
+    listHosts: v['list-hosts'] ?? false,
+    listTasks: v['list-tasks'] ?? false,
+    json: v.json,
+    hostKeyPolicy: hkc as CliArgs['hostKeyPolicy'],
+    sshConfig: v['ssh-config'],
+    forceHandlers: v['force-handlers'] ?? false,
+    host: v.host,
+    version: v.version ?? false,
+    help: v.help ?? false,
+  };
+}
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const err = makeChalk(process.stderr);
+  try {
+    const args = parseCli(argv);
+    if (args.help) {
+      console.log(USAGE);
+      return EXIT.OK;
+    }
+    if (args.version) {
+      console.log(`mskplay ${version()}`);
+      return EXIT.OK;
+    }
+    return await run(args);
+  } catch (e) {
+    if (e instanceof InputError) {
+      console.error(err.red(`ERROR: ${e.toString()}`));
+      console.error(err.dim('nothing was changed on any host'));
+      return EXIT.BAD_INPUT;
+    }
+    console.error(err.red(`INTERNAL ERROR: ${(e as Error)?.stack ?? String(e)}`));
+    return EXIT.INTERNAL;
+  }
+}
+
+async function run(args: CliArgs): Promise<number> {
+  const project: Project = loadProject(args, PROJECT_ROOT);
+  const { inventory } = project;
+  if (args.subcommand === 'inventory') {
+    if (!args.host) throw new InputError('inventory needs --host NAME', undefined, 'e.g. npm run play -- inventory --host web1');
+    console.log(JSON.stringify(project.hostJson(args.host), null, 4));
+    return EXIT.OK;
+  }
+  if (!args.playbook) throw new InputError('no playbook given', undefined, 'usage: npm run play -- PLAYBOOK [flags], e.g. npm run play -- site --check');
+  const file = resolvePlaybook(args.playbook, path.join(PROJECT_ROOT, 'playbooks'));
+  const playbook = loadPlaybook(file, project.registry);
+  const limited = project.limit(args.limit);
+  const playHosts = (play: Play) => project.select(play.hosts).filter((h) => limited.has(h));
+  if (args.listHosts || args.listTasks) {
+    for (const play of playbook.plays) {
+      const hosts = playHosts(play);
+      console.log(`\nplay: ${play.name} (${path.relative(process.cwd(), play.file)})`);
+      if (args.listHosts) {
+        console.log(`  hosts (${hosts.length}):`);
+        for (const h of hosts) console.log(`    ${h}`);
+      }
+      if (args.listTasks) {
+        console.log('  tasks:');
+        for (const t of play.tasks) console.log(`    ${t.name}\t${t.module}${t.tags.length ? `\tTAGS: [${t.tags.join(', ')}]` : ''}`);
+        if (play.handlers.length) console.log('  handlers:');
+        for (const t of play.handlers) console.log(`    ${t.name}\t${t.module}`);
+      }
+    }
+    return EXIT.OK;
+  }
+  const secrets = new Secrets();
+  const templates = new Templates({ templateDir: path.join(PROJECT_ROOT, 'templates') });
+  const extra: SourcedVars = project.extraVars;
+  const work = prepare({
+    playbook,
+    playHosts,
+    inventoryVars: (h) => project.hostVars(h),
+    extraVars: extra,
+    registry: project.registry,
+    templates,
+    secrets,
+    tags: { tags: args.tags, skipTags: args.skipTags },
+    check: args.check,
+  });
+  if (work.length === 0) throw new InputError(`no hosts to run on: the plays' host patterns and --limit '${args.limit ?? 'all'}' leave none`, { file: inventory.file });
+  const specs = project.connectSpecs(work, templates);
+  const c = makeChalk(process.stdout);
+  const started = new Date();
+  const mode = progressMode(args.json);
+  const reports = await runWithProgress(
+    work.map((w) => w.host),
+    (host, events) => executeHosts.one(work.find((w) => w.host === host)!, specs.get(host)!, { check: args.check, forceHandlers: args.forceHandlers }, { registry: project.registry, templates, secrets, events }),
+    { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
+  );
+  const code = exitCodeFor(reports, args.check);
+  if (mode !== 'silent') printSummary(reports, { diff: args.diff, check: args.check }, c);
+  if (args.json) {
+    writeJson(
+      args.json,
+      jsonReport(reports, { playbook: path.relative(PROJECT_ROOT, file), inventory: inventory.file, check: args.check, limit: args.limit, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(), exitCode: code }, secrets),
+    );
+  }
+  return code;
+}

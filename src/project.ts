@@ -1,0 +1,80 @@
+// Loads what a run needs before any host is touched: inventory (+ group_vars/host_vars), -e vars,
+// host selection, and each host's connection settings (ansible_* vars may be templates).
+
+import { InputError } from './errors.js';
+import type { ConnectSpec, HostKeyPolicy } from './connection/types.js';
+import { connVars, hostVars, inventoryHostJson, loadInventory, parseExtraVars, selectHosts, type Inventory, type VarLayer } from './inventory/index.js';
+import { resolveConnectSpec } from './connection/ssh-config.js';
+import { PLACEHOLDER_FACTS, magicVars, mergeLayers, renderError, type HostWork, type SourcedVars } from './runner/prepare.js';
+import type { TaskDef } from './task.js';
+import { LazyVars, type Templates } from './template.js';
+import { TASKS } from '../tasks/index.js';
+
+export interface ProjectArgs {
+  inventory: string;
+  extraVars: string[];
+  hostKeyPolicy: HostKeyPolicy;
+  sshConfig?: string;
+  check: boolean;
+}
+
+export interface Project {
+  inventory: Inventory;
+  registry: Record<string, TaskDef>;
+  extraVars: SourcedVars;
+  hostVars(host: string): SourcedVars;
+  hostJson(host: string): unknown;
+  /** Hosts allowed by --limit (all when not given). */
+  limit(pattern?: string): Set<string>;
+  select(pattern: string): string[];
+  connectSpecs(work: HostWork[], templates: Templates): Map<string, ConnectSpec>;
+}
+
+function toSourced(layer: VarLayer): SourcedVars {
+  const out: SourcedVars = { vars: {}, sources: {} };
+  for (const [k, e] of layer) {
+    out.vars[k] = e.value;
+    out.sources[k] = e.pos;
+  }
+  return out;
+}
+
+export function loadProject(args: ProjectArgs, root: string): Project {
+  void root;
+  const inventory = loadInventory(args.inventory);
+  const extraLayer = parseExtraVars(args.extraVars, process.cwd());
+  const extraVars = toSourced(extraLayer);
+  const has = (h: string) => inventory.hosts.has(h);
+  return {
+    inventory,
+    registry: TASKS,
+    extraVars,
+    hostVars: (h) => hostVars(inventory, h),
+    hostJson: (h) => {
+      if (!has(h)) throw new InputError(`no host '${h}' in the inventory`, { file: inventory.file }, `hosts: ${[...inventory.hosts.keys()].join(', ')}`);
+      return JSON.parse(inventoryHostJson(inventory, h, extraLayer));
+    },
+    limit: (pattern) => new Set(pattern ? selectHosts(inventory, 'all', { limit: pattern }) : inventory.hosts.keys()),
+    select: (pattern) => selectHosts(inventory, pattern),
+    connectSpecs: (work, templates) => {
+      const specs = new Map<string, ConnectSpec>();
+      for (const w of work) {
+        const merged = mergeLayers(hostVars(inventory, w.host), extraVars);
+        const lazy = new LazyVars(templates, merged.vars, magicVars(w.host, PLACEHOLDER_FACTS, args.check));
+        const rendered: SourcedVars = { vars: {}, sources: merged.sources };
+        for (const k of Object.keys(merged.vars).filter((k) => k.startsWith('ansible_'))) {
+          const used = new Set<string>();
+          try {
+            rendered.vars[k] = templates.renderValue(merged.vars[k], lazy.context(), used);
+          } catch (e) {
+            const stub = { name: 'connection settings', pos: merged.sources[k] } as never;
+            throw renderError(e, stub, w.host, merged.sources[k] ?? { file: inventory.file }, merged.sources, used);
+          }
+        }
+        const cv = connVars(rendered);
+        specs.set(w.host, resolveConnectSpec(w.host, cv as Record<string, unknown>, { sshConfigFile: args.sshConfig, hostKeyPolicy: args.hostKeyPolicy }));
+      }
+      return specs;
+    },
+  };
+}
