@@ -1,0 +1,492 @@
+// e2e: the test world's services, driven with real programs (openssl, radosgw, s3cmd, curl,
+// pebble, nginx, certbot, the Misskey stand-in on python3). S3 and ACME run in a private network
+// namespace that carries the world's addresses (10.231.0.1 ...), so they bind exactly as in the
+// world and never clash with a running world. The stand-in runs on 127.0.0.1.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { WORLD, runPath } from '../world/config.js';
+import { ensureWorldCa, issueServerCert } from '../world/pki.js';
+import { CA_TRUST_NAME, seedCaTrust } from '../world/pki-trust.js';
+import { S3Service, bucketHost, publicReadPolicy, s3Status, s3cmdConfig, startS3, stopS3 } from '../world/s3.js';
+import { PebbleService, pebbleIntermediate, pebbleIssuingRoot, startPebble, stopPebble } from '../world/pebble.js';
+import { MISSKEY_PATHS, MISSKEY_RELEASES, MisskeyLine, MisskeyState, seedMisskey } from '../world/misskey-seed.js';
+import { run, runningDaemons, spawnDaemon, stopDaemon, waitUntil } from '../world/services-proc.js';
+import { TestNetns, createTestNetns } from '../world/services-testns.js';
+
+const TEST_DIR = runPath(`services-test-${process.pid}`);
+const NETNS = `msssvc-${process.pid}`;
+const GW = WORLD.gatewayIp;
+/** A stand-in "host" address inside the test namespace for the certbot site. */
+const SITE_IP = '10.231.0.250';
+const SITE = 'certbot-e2e.test';
+
+const NEEDED = ['ip', 'unshare', 'openssl', 'curl', 'dnsmasq', 'ceph', 'ceph-mon', 'ceph-osd', 'ceph-authtool',
+  'monmaptool', 'radosgw', 'radosgw-admin', 's3cmd', 'pebble', 'nginx', 'certbot', 'systemd-analyze'];
+
+function missingPrerequisites(): string[] {
+  const miss: string[] = [];
+  if (process.getuid?.() !== 0) miss.push('root');
+  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
+  for (const b of NEEDED) if (!dirs.some((d) => fs.existsSync(path.join(d, b)))) miss.push(b);
+  if (!fs.existsSync('/usr/bin/python3')) miss.push('/usr/bin/python3');
+  return miss;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('world services', function () {
+  this.timeout(30_000);
+  let ns: TestNetns;
+
+  before(async function () {
+    const miss = missingPrerequisites();
+    if (miss.length) {
+      const msg = `world services e2e needs: ${miss.join(', ')}`;
+      if (process.env.CI === 'true') throw new Error(msg);
+      console.log(`  (skipped: ${msg})`);
+      this.skip();
+    }
+    fs.rmSync(TEST_DIR, { recursive: true, force: true });
+    ns = await createTestNetns(NETNS, path.join(TEST_DIR, 'netns'), [`${GW}/24`, `${SITE_IP}/24`]);
+    // The world's DNS answers *.world.test with the gateway; the site name points at the "host".
+    await ns.startDns(GW, { [`world.${WORLD.tld}`]: GW, [SITE]: SITE_IP });
+  });
+
+  after(async function () {
+    if (!ns) return;
+    await ns.destroy();
+    const left: string[] = [];
+    for (const d of ['netns', 'nginx', 'misskey-v10', 'misskey-v11', 'misskey-v12']) left.push(...(await runningDaemons(path.join(TEST_DIR, d))));
+    assert.deepEqual(left, [], 'daemons left running');
+    const nsList = (await run(['ip', 'netns', 'list'])).stdout;
+    assert.ok(!nsList.includes(NETNS), 'test netns left behind');
+    fs.rmSync(TEST_DIR, { recursive: true, force: true });
+  });
+
+  describe('PKI', function () {
+    it('caches the CA and issues server certs with the SANs the world needs', async function () {
+      const a = await ensureWorldCa();
+      const b = await ensureWorldCa();
+      assert.equal(fs.readFileSync(a.certFile, 'utf8'), fs.readFileSync(b.certFile, 'utf8'), 'CA re-created');
+      assert.equal(fs.statSync(a.keyFile).mode & 0o077, 0, 'CA key readable by others');
+      const c = await issueServerCert({
+        outDir: path.join(TEST_DIR, 'pki'), name: 's3', dnsNames: ['s3.world.test', '*.s3.world.test'], ips: ['127.0.0.1', GW],
+      });
+      const verify = await run(['openssl', 'verify', '-CAfile', a.certFile, c.certFile]);
+      assert.match(verify.stdout, /: OK/);
+      const san = (await run(['openssl', 'x509', '-in', c.certFile, '-noout', '-ext', 'subjectAltName'])).stdout;
+      for (const want of ['DNS:s3.world.test', 'DNS:*.s3.world.test', 'IP Address:127.0.0.1', `IP Address:${GW}`]) {
+        assert.ok(san.includes(want), `SAN lacks ${want}: ${san}`);
+      }
+      const bad = await run(['openssl', 'verify', '-CAfile', '/etc/ssl/certs/ca-certificates.crt', c.certFile], { allowFail: true });
+      assert.notEqual(bad.code, 0, 'a public bundle must not verify the test cert');
+    });
+
+    it('seeds a host upper dir to trust the CA system-wide (bundle = lower + CA), idempotently', async function () {
+      const lower = path.join(TEST_DIR, 'trust-lower');
+      const upper = path.join(TEST_DIR, 'trust-upper');
+      fs.mkdirSync(path.join(lower, 'etc/ssl/certs'), { recursive: true });
+      fs.mkdirSync(upper, { recursive: true });
+      const base = fs.readFileSync('/etc/ssl/certs/ca-certificates.crt', 'utf8');
+      fs.writeFileSync(path.join(lower, 'etc/ssl/certs/ca-certificates.crt'), base);
+      await seedCaTrust(upper, [lower]);
+      const bundleFile = path.join(upper, 'etc/ssl/certs/ca-certificates.crt');
+      const bundle = fs.readFileSync(bundleFile, 'utf8');
+      const caPem = fs.readFileSync((await ensureWorldCa()).certFile, 'utf8');
+      assert.ok(bundle.startsWith(base), 'lower bundle not kept');
+      assert.ok(bundle.endsWith(caPem.trim() + '\n'), 'CA not appended');
+      assert.equal(fs.readFileSync(path.join(upper, `usr/local/share/ca-certificates/${CA_TRUST_NAME}.crt`), 'utf8'), caPem.trim() + '\n');
+      assert.equal(fs.readlinkSync(path.join(upper, `etc/ssl/certs/${CA_TRUST_NAME}.pem`)), `/usr/local/share/ca-certificates/${CA_TRUST_NAME}.crt`);
+      const hash = (await run(['openssl', 'x509', '-hash', '-noout', '-in', (await ensureWorldCa()).certFile])).stdout.trim();
+      assert.equal(fs.readlinkSync(path.join(upper, `etc/ssl/certs/${hash}.0`)), `${CA_TRUST_NAME}.pem`);
+      await seedCaTrust(upper, [lower]);
+      assert.equal(fs.readFileSync(bundleFile, 'utf8'), bundle, 'second seed changed the bundle');
+    });
+  });
+
+  describe('S3 (radosgw, HTTPS, virtual-host style)', function () {
+    let s3: S3Service;
+    let s3cfg: string;
+    const bucket = 'mss-e2e-media';
+    const s3cmd = (args: string[], cfg = s3cfg) => ns.run(['s3cmd', '-c', cfg, ...args], { dns: true, timeoutMs: 60_000 });
+
+    before(async function () {
+      this.timeout(180_000);
+      s3 = await startS3({ bindIp: GW, dir: path.join(TEST_DIR, 's3'), netns: ns.name });
+      s3cfg = path.join(TEST_DIR, 's3cfg');
+      fs.writeFileSync(s3cfg, s3cmdConfig({ caFile: s3.caFile }), { mode: 0o600 });
+    });
+    after(async function () {
+      this.timeout(60_000);
+      if (s3) await stopS3(s3.dir);
+      assert.ok(!fs.existsSync(path.join(TEST_DIR, 's3')), 's3 dir left behind');
+    });
+
+    it('s3cmd mb/put/get over HTTPS, resolving <bucket>.s3.world.test', async function () {
+      const src = path.join(TEST_DIR, 'object.txt');
+      const back = path.join(TEST_DIR, 'object.back');
+      fs.writeFileSync(src, 'hello from the test world\n');
+      await s3cmd(['mb', `s3://${bucket}`]);
+      await s3cmd(['put', src, `s3://${bucket}/drive/object.txt`]);
+      await s3cmd(['get', '--force', `s3://${bucket}/drive/object.txt`, back]);
+      assert.equal(fs.readFileSync(back, 'utf8'), 'hello from the test world\n');
+      // s3cmd used the virtual-host name: the world DNS saw the query for it.
+      const dnsLog = fs.readFileSync(path.join(TEST_DIR, 'netns/log/dnsmasq.out'), 'utf8');
+      assert.ok(dnsLog.includes(`query[A] ${bucketHost(bucket)}`), 'no DNS query for the bucket host name');
+    });
+
+    it('refuses a wrong secret key', async function () {
+      const bad = path.join(TEST_DIR, 's3cfg-bad');
+      fs.writeFileSync(bad, s3cmdConfig({ caFile: s3.caFile }).replace(WORLD.s3.secretKey, 'not-the-secret-key-000000000000000000000'), { mode: 0o600 });
+      const r = await ns.run(['s3cmd', '-c', bad, 'ls', `s3://${bucket}`], { dns: true, allowFail: true });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /403|SignatureDoesNotMatch/);
+    });
+
+    it('anonymous GET is 403 before the public-read policy and 200 after; info shows the policy', async function () {
+      const objPath = '/drive/object.txt';
+      assert.equal(await s3Status(s3, objPath, bucketHost(bucket)), 403);
+      assert.equal(await s3Status(s3, `/${bucket}${objPath}`), 403);
+      const before = (await s3cmd(['info', `s3://${bucket}`])).stdout;
+      assert.match(before, /Policy:\s+none/);
+      const policyFile = path.join(TEST_DIR, 'policy.json');
+      fs.writeFileSync(policyFile, publicReadPolicy(bucket));
+      await s3cmd(['setpolicy', policyFile, `s3://${bucket}`]);
+      const info = (await s3cmd(['info', `s3://${bucket}`])).stdout;
+      assert.ok(info.includes(`arn:aws:s3:::${bucket}/*`) && info.includes('s3:GetObject'), `policy not shown: ${info}`);
+      assert.equal(await s3Status(s3, objPath, bucketHost(bucket)), 200);
+      assert.equal(await s3Status(s3, `/${bucket}${objPath}`), 200, 'path-style');
+      const body = await ns.run(['curl', '-sf', '--cacert', s3.caFile, `https://${bucketHost(bucket)}${objPath}`], { dns: true });
+      assert.equal(body.stdout, 'hello from the test world\n');
+      assert.equal(await s3Status(s3, `/`, bucketHost(bucket)), 403, 'listing must stay private');
+    });
+
+    it('a host seeded with seedCaTrust verifies radosgw through its system bundle (curl and python)', async function () {
+      const upper = path.join(TEST_DIR, 's3-trust-upper');
+      fs.mkdirSync(upper, { recursive: true });
+      await seedCaTrust(upper, ['/']); // this machine's root as the (read-only) lower layer
+      const bundle = path.join(upper, 'etc/ssl/certs/ca-certificates.crt');
+      const url = `https://${bucketHost(bucket)}/drive/object.txt`;
+      const c = await ns.run(['curl', '-sf', '--cacert', bundle, url], { dns: true });
+      assert.equal(c.stdout, 'hello from the test world\n');
+      const py = `import ssl,urllib.request;print(urllib.request.urlopen('${url}',context=ssl.create_default_context(cafile='${bundle}')).status)`;
+      assert.equal((await ns.run(['/usr/bin/python3', '-c', py], { dns: true })).stdout.trim(), '200');
+      const noTrust = await ns.run(['curl', '-s', '--cacert', '/etc/ssl/certs/ca-certificates.crt', url], { dns: true, allowFail: true });
+      assert.equal(noTrust.code, 60, 'without the CA curl must reject the certificate');
+    });
+  });
+
+  describe('ACME (Pebble) with certbot --nginx', function () {
+    let pebble: PebbleService;
+    const nginxDir = path.join(TEST_DIR, 'nginx');
+    const le = path.join(TEST_DIR, 'letsencrypt');
+
+    before(async function () {
+      pebble = await startPebble({ bindIp: GW, dnsServer: `${GW}:53`, dir: path.join(TEST_DIR, 'pebble'), netns: ns.name });
+    });
+    after(async function () {
+      await stopDaemon(path.join(nginxDir, 'pids', 'nginx.pid'));
+      if (pebble) await stopPebble(pebble.dir);
+      assert.ok(!fs.existsSync(path.join(TEST_DIR, 'pebble')), 'pebble dir left behind');
+    });
+
+    it('serves the ACME directory at acme.world.test:14000 with a world-CA certificate', async function () {
+      assert.equal(pebble.directoryUrl, WORLD.acme.directory);
+      const dir = JSON.parse((await ns.run(['curl', '-sf', '--cacert', pebble.caFile, pebble.directoryUrl], { dns: true })).stdout);
+      assert.ok(typeof dir.newOrder === 'string' && dir.newOrder.startsWith(`https://${WORLD.acme.name}:`), JSON.stringify(dir));
+      const root = await pebbleIssuingRoot(pebble);
+      assert.match(root, /^-----BEGIN CERTIFICATE-----/);
+    });
+
+    it('certbot --nginx gets and installs a certificate that chains to Pebble\'s root', async function () {
+      this.timeout(180_000);
+      fs.mkdirSync(path.join(nginxDir, 'sites'), { recursive: true });
+      fs.mkdirSync(path.join(nginxDir, 'www'), { recursive: true });
+      fs.mkdirSync(path.join(nginxDir, 'tmp'), { recursive: true });
+      fs.writeFileSync(path.join(nginxDir, 'www/index.html'), 'certbot site\n');
+      fs.writeFileSync(path.join(nginxDir, 'nginx.conf'), [
+        `pid ${nginxDir}/nginx.pid;`,
+        `error_log ${nginxDir}/error.log;`,
+        'events { worker_connections 64; }',
+        'http {',
+        `  access_log ${nginxDir}/access.log;`,
+        `  client_body_temp_path ${nginxDir}/tmp/body;`,
+        `  proxy_temp_path ${nginxDir}/tmp/proxy;`,
+        `  fastcgi_temp_path ${nginxDir}/tmp/fastcgi;`,
+        `  uwsgi_temp_path ${nginxDir}/tmp/uwsgi;`,
+        `  scgi_temp_path ${nginxDir}/tmp/scgi;`,
+        `  include ${nginxDir}/sites/*.conf;`,
+        '}',
+        '',
+      ].join('\n'));
+      const siteFile = path.join(nginxDir, 'sites', `${SITE}.conf`);
+      fs.writeFileSync(siteFile, `server {\n    listen 80;\n    server_name ${SITE};\n    root ${nginxDir}/www;\n}\n`);
+      await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')]);
+      const nginx = await spawnDaemon({
+        name: 'nginx', dir: nginxDir, netns: ns.name,
+        argv: ['nginx', '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'],
+      });
+      await waitUntil('nginx on :80', async () => (await ns.run(['curl', '-sf', `http://${SITE_IP}/`], { allowFail: true })).code === 0, { timeoutMs: 10_000 });
+
+      const env = { ...process.env, REQUESTS_CA_BUNDLE: pebble.caFile };
+      await ns.run([
+        'certbot', '--nginx', '-d', SITE, '--server', pebble.directoryUrl, '--non-interactive', '--agree-tos',
+        '--register-unsafely-without-email', '--no-random-sleep-on-renew',
+        '--config-dir', path.join(le, 'config'), '--work-dir', path.join(le, 'work'), '--logs-dir', path.join(le, 'logs'),
+        '--nginx-server-root', nginxDir,
+      ], { dns: true, env, timeoutMs: 150_000 });
+
+      const site = fs.readFileSync(siteFile, 'utf8');
+      assert.match(site, /listen 443 ssl; # managed by Certbot/);
+      assert.ok(site.includes(`${le}/config/live/${SITE}/fullchain.pem`), site);
+      await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')]);
+      assert.ok(fs.existsSync(`/proc/${nginx.pid}`), 'nginx master restarted instead of reloaded');
+
+      const roots = path.join(TEST_DIR, 'pebble-roots.pem');
+      fs.writeFileSync(roots, await pebbleIssuingRoot(pebble));
+      const https = await ns.run(['curl', '-sf', '--cacert', roots, `https://${SITE}/`], { dns: true });
+      assert.equal(https.stdout, 'certbot site\n');
+      const worldCaOnly = await ns.run(['curl', '-s', '--cacert', pebble.caFile, `https://${SITE}/`], { dns: true, allowFail: true });
+      assert.equal(worldCaOnly.code, 60, 'the site certificate must come from Pebble, not the world CA');
+      const issuer = (await run(['openssl', 'x509', '-noout', '-issuer', '-in', `${le}/config/live/${SITE}/cert.pem`])).stdout;
+      const inter = (await run(['openssl', 'x509', '-noout', '-subject'], { input: await pebbleIntermediate(pebble) })).stdout;
+      assert.equal(issuer.replace(/^issuer=/, '').trim(), inter.replace(/^subject=/, '').trim());
+    });
+  });
+
+  describe('Misskey stand-in (contract fixture)', function () {
+    const tokens = { admin: 'AdminToken000001', moderator: 'ModToken00000002', user: 'UserToken0000003' };
+    const hosts: Record<string, { upper: string; port: number; pidFile?: string }> = {};
+
+    async function seedHost(line: MisskeyLine): Promise<string> {
+      const upper = path.join(TEST_DIR, `misskey-${line}/upper`);
+      fs.mkdirSync(upper, { recursive: true });
+      // This machine's root is the lower layer: only read, every write goes to the upper dir.
+      await seedMisskey(upper, { line, tokens, lowerDirs: ['/'], domain: 'h1.test' });
+      return upper;
+    }
+
+    async function start(line: MisskeyLine): Promise<void> {
+      const h = hosts[line] ?? { upper: await seedHost(line), port: await freePort() };
+      hosts[line] = h;
+      const d = await spawnDaemon({
+        name: `standin-${line}`, dir: path.join(TEST_DIR, `misskey-${line}`),
+        argv: ['/usr/bin/python3', path.join(h.upper, MISSKEY_PATHS.standin), '--root', h.upper,
+          '--config', MISSKEY_PATHS.config, '--port', String(h.port)],
+      });
+      h.pidFile = d.pidFile;
+      await waitUntil(`stand-in ${line}`, async () => (await fetch(`http://127.0.0.1:${h.port}/api/stand-in/config`)).ok, {
+        timeoutMs: 10_000, diag: async () => fs.readFileSync(d.logFile, 'utf8'),
+      });
+    }
+
+    async function stop(line: MisskeyLine): Promise<void> {
+      const f = hosts[line]?.pidFile;
+      if (f) await stopDaemon(f, 3000);
+    }
+
+    async function api(line: MisskeyLine, ep: string, body: unknown): Promise<{ status: number; json: any; text: string }> {
+      const r = await fetch(`http://127.0.0.1:${hosts[line].port}/api/${ep}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      const text = await r.text();
+      let json: any;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      return { status: r.status, json, text };
+    }
+
+    function state(line: MisskeyLine): MisskeyState {
+      return JSON.parse(fs.readFileSync(path.join(hosts[line].upper, MISSKEY_PATHS.stateFile), 'utf8')) as MisskeyState;
+    }
+
+    const OS_FIELDS = ['useObjectStorage', 'objectStorageBaseUrl', 'objectStorageBucket', 'objectStoragePrefix',
+      'objectStorageEndpoint', 'objectStorageRegion', 'objectStoragePort', 'objectStorageAccessKey',
+      'objectStorageSecretKey', 'objectStorageUseSSL', 'objectStorageUseProxy', 'objectStorageSetPublicRead',
+      'objectStorageS3ForcePathStyle'];
+
+    after(async function () {
+      for (const line of ['v10', 'v11', 'v12'] as MisskeyLine[]) await stop(line);
+    });
+
+    it('seedMisskey writes user, checkout, unit (enabled), tokens; idempotent', async function () {
+      const upper = await seedHost('v10');
+      const passwd = fs.readFileSync(path.join(upper, 'etc/passwd'), 'utf8');
+      const line = passwd.split('\n').find((l) => l.startsWith('misskey:'));
+      assert.ok(line, 'no misskey user');
+      const uid = Number(line.split(':')[2]);
+      assert.ok(passwd.startsWith(fs.readFileSync('/etc/passwd', 'utf8')), 'lower passwd not kept');
+      const shadow = fs.statSync(path.join(upper, 'etc/shadow'));
+      assert.equal(shadow.mode & 0o777, 0o640);
+      assert.match(fs.readFileSync(path.join(upper, 'etc/group'), 'utf8'), new RegExp(`^misskey:x:${uid}:$`, 'm'));
+      const home = fs.statSync(path.join(upper, MISSKEY_PATHS.home));
+      assert.equal(home.uid, uid);
+      const repo = fs.statSync(path.join(upper, MISSKEY_PATHS.repo));
+      assert.equal(repo.uid, uid);
+      const pkg = JSON.parse(fs.readFileSync(path.join(upper, MISSKEY_PATHS.packageJson), 'utf8'));
+      assert.deepEqual([pkg.name, pkg.version], ['misskey', '10.102.586-m544']);
+      const yml = fs.readFileSync(path.join(upper, MISSKEY_PATHS.defaultYml), 'utf8');
+      assert.match(yml, /^drive:\n  storage: 'fs'$/m);
+      assert.match(yml, /^#  storage: 'minio'$/m);
+      assert.match(yml, /^#    secretKey: <secretKey>$/m);
+      const unit = path.join(upper, MISSKEY_PATHS.unit);
+      assert.equal(fs.readlinkSync(path.join(upper, 'etc/systemd/system/multi-user.target.wants/misskey.service')), MISSKEY_PATHS.unit);
+      const u = fs.readFileSync(unit, 'utf8');
+      for (const want of ['User=misskey', 'WorkingDirectory=/home/misskey/misskey', 'Restart=always', 'SyslogIdentifier=misskey']) {
+        assert.ok(u.includes(want), `unit lacks ${want}`);
+      }
+      const verify = await run(['systemd-analyze', 'verify', '--man=no', unit], { allowFail: true });
+      assert.deepEqual([verify.code, verify.stderr.trim()], [0, ''], 'unit does not verify cleanly');
+      const tok = fs.statSync(path.join(upper, MISSKEY_PATHS.tokens));
+      assert.deepEqual([tok.mode & 0o777, tok.uid], [0o600, uid]);
+      await seedMisskey(upper, { line: 'v10', tokens, lowerDirs: ['/'] });
+      assert.equal(fs.readFileSync(path.join(upper, 'etc/passwd'), 'utf8'), passwd, 'second seed changed passwd');
+      for (const l of ['v11', 'v12'] as MisskeyLine[]) {
+        const up = await seedHost(l);
+        const p = JSON.parse(fs.readFileSync(path.join(up, MISSKEY_PATHS.packageJson), 'utf8'));
+        assert.deepEqual([p.name, p.version], [MISSKEY_RELEASES[l].name, MISSKEY_RELEASES[l].version]);
+        assert.doesNotMatch(fs.readFileSync(path.join(up, MISSKEY_PATHS.defaultYml), 'utf8'), /^drive:/m);
+      }
+    });
+
+    describe('v12', function () {
+      before(async () => start('v12'));
+
+      it('admin/meta: all 13 fields with defaults, secret key included; admin only', async function () {
+        const r = await api('v12', 'admin/meta', { i: tokens.admin });
+        assert.equal(r.status, 200);
+        for (const f of OS_FIELDS) assert.ok(f in r.json, `admin/meta lacks ${f}`);
+        assert.equal(r.json.useObjectStorage, false);
+        assert.equal(r.json.objectStorageUseSSL, true);
+        assert.equal(r.json.objectStorageSecretKey, null);
+        const mod = await api('v12', 'admin/meta', { i: tokens.moderator });
+        assert.equal(mod.status, 400);
+        assert.deepEqual([mod.json.error.code, mod.json.error.info.reason], ['ACCESS_DENIED', 'You are not the admin.']);
+      });
+
+      it('admin/update-meta: 204, updates only the given fields, then admin/meta shows them', async function () {
+        const r = await api('v12', 'admin/update-meta', {
+          i: tokens.admin, useObjectStorage: true, objectStorageBucket: 'media', objectStorageEndpoint: 's3.world.test',
+          objectStorageSecretKey: 'sekret-value', objectStoragePort: null,
+        });
+        assert.deepEqual([r.status, r.text], [204, '']);
+        const st = state('v12');
+        assert.equal(st.meta.objectStorageBucket, 'media');
+        assert.equal(st.meta.objectStoragePrefix, null, 'untouched field changed');
+        assert.equal(st.meta.objectStorageUseSSL, true, 'untouched field changed');
+        assert.equal(st.moderationLogs.at(-1)?.type, 'updateMeta');
+        assert.equal(fs.statSync(path.join(hosts.v12.upper, MISSKEY_PATHS.stateFile)).mode & 0o077, 0, 'state readable by others');
+        const m = await api('v12', 'admin/meta', { i: tokens.admin });
+        assert.deepEqual([m.json.useObjectStorage, m.json.objectStorageSecretKey], [true, 'sekret-value']);
+        const pub = await api('v12', 'meta', {});
+        assert.equal(pub.json.features.objectStorage, true);
+        assert.ok(!('objectStorageSecretKey' in pub.json), 'public meta leaks the secret');
+        const adminPub = await api('v12', 'meta', { i: tokens.admin, detail: true });
+        assert.ok(!('objectStorageSecretKey' in adminPub.json), 'v12 meta must not carry the secret even for admins');
+      });
+
+      it('rejects bad tokens (403), missing credentials (401), moderators, and null booleans', async function () {
+        const bad = await api('v12', 'admin/update-meta', { i: 'WrongToken000000', useObjectStorage: false });
+        assert.deepEqual([bad.status, bad.json.error.code], [403, 'AUTHENTICATION_FAILED']);
+        const none = await api('v12', 'admin/update-meta', { useObjectStorage: false });
+        assert.deepEqual([none.status, none.json.error.code], [401, 'CREDENTIAL_REQUIRED']);
+        const mod = await api('v12', 'admin/update-meta', { i: tokens.moderator, useObjectStorage: false });
+        assert.deepEqual([mod.status, mod.json.error.code, mod.json.error.info.reason], [400, 'ACCESS_DENIED', 'You are not the admin.']);
+        const nul = await api('v12', 'admin/update-meta', { i: tokens.admin, objectStorageUseSSL: null });
+        assert.deepEqual([nul.status, nul.json.error.code], [400, 'INVALID_PARAM']);
+        assert.equal(state('v12').meta.useObjectStorage, true, 'a refused call changed state');
+        assert.equal(state('v12').meta.objectStorageUseSSL, true);
+      });
+    });
+
+    describe('v11 (Areionskey)', function () {
+      before(async () => start('v11'));
+
+      it('has no admin/meta (404 like an unknown endpoint)', async function () {
+        const r = await api('v11', 'admin/meta', { i: tokens.admin });
+        assert.equal(r.status, 404);
+      });
+
+      it('meta {i, detail}: the 13 fields for admins and moderators, only features.objectStorage otherwise', async function () {
+        for (const who of ['admin', 'moderator'] as const) {
+          const r = await api('v11', 'meta', { i: tokens[who], detail: true });
+          assert.equal(r.status, 200);
+          for (const f of OS_FIELDS) assert.ok(f in r.json, `${who}: meta lacks ${f}`);
+        }
+        for (const body of [{ detail: true }, { i: tokens.user, detail: true }]) {
+          const r = await api('v11', 'meta', body);
+          assert.equal(r.status, 200);
+          assert.equal(r.json.features.objectStorage, false);
+          for (const f of OS_FIELDS) assert.ok(!(f in r.json), `meta without admin rights shows ${f}`);
+        }
+        const bad = await api('v11', 'meta', { i: 'WrongToken000000' });
+        assert.deepEqual([bad.status, bad.json.error.code], [403, 'AUTHENTICATION_FAILED']);
+      });
+
+      it('update-meta: moderators may, plain users get ACCESS_DENIED "You are not a moderator."', async function () {
+        const ok = await api('v11', 'admin/update-meta', { i: tokens.moderator, useObjectStorage: true, objectStoragePrefix: 'drive' });
+        assert.equal(ok.status, 204);
+        assert.deepEqual([state('v11').meta.useObjectStorage, state('v11').meta.objectStoragePrefix], [true, 'drive']);
+        const user = await api('v11', 'admin/update-meta', { i: tokens.user, useObjectStorage: false });
+        assert.deepEqual([user.status, user.json.error.code, user.json.error.info.reason], [400, 'ACCESS_DENIED', 'You are not a moderator.']);
+        const nul = await api('v11', 'admin/update-meta', { i: tokens.admin, useObjectStorage: null });
+        assert.deepEqual([nul.status, nul.json.error.code], [400, 'INVALID_PARAM']);
+        const m = await api('v11', 'meta', { i: tokens.admin, detail: true });
+        assert.equal(m.json.useObjectStorage, true);
+      });
+    });
+
+    describe('v10 (m544)', function () {
+      before(async () => start('v10'));
+
+      it('has no object-storage API', async function () {
+        for (const ep of ['admin/update-meta', 'admin/meta']) {
+          const r = await api('v10', ep, { i: tokens.admin, useObjectStorage: true });
+          assert.equal(r.status, 404, ep);
+        }
+      });
+
+      it('reads the drive section of default.yml at start; a restart picks up an edit', async function () {
+        const cfg = async () => (await (await fetch(`http://127.0.0.1:${hosts.v10.port}/api/stand-in/config`)).json()) as any;
+        const first = await cfg();
+        assert.deepEqual(first.drive, { storage: 'fs' });
+        assert.equal((await api('v10', 'meta', {})).json.features.objectStorage, false);
+
+        const ymlFile = path.join(hosts.v10.upper, MISSKEY_PATHS.defaultYml);
+        const yml = fs.readFileSync(ymlFile, 'utf8').replace(/^drive:\n  storage: 'fs'\n/m, [
+          'drive:', "  storage: 'minio'", "  bucket: 'media'", "  prefix: 'drive'", '  config:',
+          "    endPoint: 's3.world.test'", '    useSSL: true', "    accessKey: 'AK'", "    secretKey: 'sekret-value'", '',
+        ].join('\n'));
+        fs.writeFileSync(ymlFile, yml);
+        assert.deepEqual((await cfg()).drive, { storage: 'fs' }, 'changed without a restart');
+
+        await stop('v10');
+        await start('v10');
+        const second = await cfg();
+        assert.notEqual(second.pid, first.pid);
+        assert.equal(second.drive.storage, 'minio');
+        assert.equal(second.drive.config.endPoint, 's3.world.test');
+        assert.match(second.drive.config.secretKey, /^sha256:[0-9a-f]{64}$/, 'secret must not be served in clear');
+        assert.equal((await api('v10', 'meta', {})).json.features.objectStorage, true);
+      });
+
+      it('does not start with a broken default.yml (like Misskey)', async function () {
+        await stop('v10');
+        const ymlFile = path.join(hosts.v10.upper, MISSKEY_PATHS.defaultYml);
+        fs.appendFileSync(ymlFile, 'drive:\n\tstorage: fs\n');
+        const r = await run(['/usr/bin/python3', path.join(hosts.v10.upper, MISSKEY_PATHS.standin), '--root', hosts.v10.upper,
+          '--config', MISSKEY_PATHS.config, '--port', String(hosts.v10.port)], { allowFail: true, timeoutMs: 10_000 });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /cannot start/);
+      });
+    });
+  });
+});

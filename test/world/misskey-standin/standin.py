@@ -1,0 +1,413 @@
+#!/usr/bin/python3
+# CONTRACT FIXTURE - not Misskey. A stand-in for the parts of Misskey (v10 m544, v11 Areionskey,
+# v12.117.1) that the project's plays touch, following /work/shared/reference/misskey.md:
+#   v10:  drive config comes from .config/default.yml, read once at start (restart to change it);
+#         no object-storage admin API.
+#   v11:  POST /api/meta {i, detail} shows the 13 object-storage fields to admins and moderators;
+#         POST /api/admin/update-meta (admin or moderator); no admin/meta.
+#   v12:  POST /api/admin/meta and /api/admin/update-meta, admin only.
+# Meta is kept in a JSON state file (tests read it); it is re-read on every request (real Misskey
+# caches it for up to 10 s). Python 3 stdlib only: the world's hosts have python3, not node.
+# Request bodies are never logged: they carry tokens and keys.
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULT_CONFIG = '/etc/misskey-standin/config.json'
+
+# The 13 object-storage columns of the `meta` table: name -> (kind, DB default).
+OBJECT_STORAGE_FIELDS = {
+    'useObjectStorage': ('bool', False),
+    'objectStorageBaseUrl': ('str', None),
+    'objectStorageBucket': ('str', None),
+    'objectStoragePrefix': ('str', None),
+    'objectStorageEndpoint': ('str', None),
+    'objectStorageRegion': ('str', None),
+    'objectStoragePort': ('int', None),
+    'objectStorageAccessKey': ('str', None),
+    'objectStorageSecretKey': ('str', None),
+    'objectStorageUseSSL': ('bool', True),
+    'objectStorageUseProxy': ('bool', True),
+    'objectStorageSetPublicRead': ('bool', False),
+    'objectStorageS3ForcePathStyle': ('bool', True),
+}
+
+ERR_AUTH = ('Authentication failed. Please ensure your token is correct.', 'AUTHENTICATION_FAILED',
+            'b0a7f5f8-dc2f-4171-b91f-de88ad238e14')
+ERR_CREDENTIAL = ('Credential required.', 'CREDENTIAL_REQUIRED', '1384574d-a912-4b81-8601-c7b1c4085df1')
+ERR_DENIED = ('Access denied.', 'ACCESS_DENIED', '56f35758-7dd5-468b-8439-5d6fb8ec9b8e')
+ERR_PARAM = ('Invalid param.', 'INVALID_PARAM', '3d81ceae-475f-4600-b2a8-2bc116157532')
+
+
+class ApiError(Exception):
+    def __init__(self, status, err, info=None):
+        super().__init__(err[1])
+        self.status, self.err, self.info = status, err, info
+
+    def body(self):
+        e = {'message': self.err[0], 'code': self.err[1], 'id': self.err[2], 'kind': 'client'}
+        if self.info is not None:
+            e['info'] = self.info
+        return {'error': e}
+
+
+# ---- a YAML subset: block mappings and sequences, plain/quoted scalars, comments ------------
+
+class YamlError(ValueError):
+    pass
+
+
+def _strip_comment(s):
+    quote = None
+    for i, c in enumerate(s):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in '\'"':
+            quote = c
+        elif c == '#' and (i == 0 or s[i - 1] in ' \t'):
+            return s[:i].rstrip()
+    return s.rstrip()
+
+
+def _scalar(s, lineno):
+    if s == '':
+        return None
+    if s[0] == '"':
+        try:
+            return json.loads(s)
+        except ValueError:
+            raise YamlError('line %d: bad double-quoted string' % lineno)
+    if s[0] == "'":
+        if len(s) < 2 or s[-1] != "'":
+            raise YamlError('line %d: unterminated single-quoted string' % lineno)
+        return s[1:-1].replace("''", "'")
+    if s[0] in '|>':
+        raise YamlError('line %d: block scalars are not supported by the stand-in' % lineno)
+    if s[0] == '[' and s[-1] == ']':
+        inner = s[1:-1].strip()
+        return [_scalar(x.strip(), lineno) for x in inner.split(',')] if inner else []
+    if s == '{}':
+        return {}
+    if s[0] in '[{&*!%@`':
+        raise YamlError('line %d: unsupported YAML syntax: %s' % (lineno, s[:20]))
+    low = s.lower()
+    if low in ('true', 'false'):
+        return low == 'true'
+    if low in ('null', '~'):
+        return None
+    if re.fullmatch(r'[-+]?[0-9]+', s):
+        return int(s)
+    if re.fullmatch(r'[-+]?([0-9]*\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?', s):
+        return float(s)
+    return s
+
+
+_KEY = re.compile(r'''^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s'"#][^:]*?)\s*:(?:\s+(.*)|$)''')
+
+
+def parse_yaml(text):
+    lines = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        if '\t' in raw[:len(raw) - len(raw.lstrip())]:
+            raise YamlError('line %d: tab in indentation' % n)
+        body = _strip_comment(raw)
+        if body.strip() in ('', '---'):
+            continue
+        lines.append([len(body) - len(body.lstrip(' ')), body.strip(), n])
+    if not lines:
+        return None
+    pos = [0]
+
+    def block(indent):
+        first = lines[pos[0]]
+        if first[1] == '-' or first[1].startswith('- '):
+            return seq(indent)
+        return mapping(indent)
+
+    def mapping(indent):
+        out = {}
+        while pos[0] < len(lines):
+            ind, text, n = lines[pos[0]]
+            if ind < indent:
+                break
+            if ind > indent:
+                raise YamlError('line %d: unexpected indentation' % n)
+            if text == '-' or text.startswith('- '):
+                break
+            m = _KEY.match(text)
+            if not m:
+                raise YamlError('line %d: expected "key: value"' % n)
+            key = _scalar(m.group(1), n)
+            rest = m.group(2)
+            pos[0] += 1
+            if rest:
+                out[key] = _scalar(rest, n)
+            elif pos[0] < len(lines) and lines[pos[0]][0] > indent:
+                out[key] = block(lines[pos[0]][0])
+            elif pos[0] < len(lines) and lines[pos[0]][0] == indent and (
+                    lines[pos[0]][1] == '-' or lines[pos[0]][1].startswith('- ')):
+                out[key] = seq(indent)
+            else:
+                out[key] = None
+        return out
+
+    def seq(indent):
+        out = []
+        while pos[0] < len(lines):
+            ind, text, n = lines[pos[0]]
+            if ind != indent or not (text == '-' or text.startswith('- ')):
+                break
+            item = text[1:].strip()
+            if not item:
+                pos[0] += 1
+                out.append(block(lines[pos[0]][0]) if pos[0] < len(lines) and lines[pos[0]][0] > indent else None)
+            elif _KEY.match(item) and not item.startswith(('"', "'")):
+                # "- key: v" opens a mapping whose keys sit where "key" starts.
+                lines[pos[0]] = [indent + len(text) - len(item), item, n]
+                out.append(mapping(indent + len(text) - len(item)))
+            else:
+                pos[0] += 1
+                out.append(_scalar(item, n))
+        return out
+
+    result = block(lines[0][0])
+    if pos[0] != len(lines):
+        raise YamlError('line %d: unexpected content' % lines[pos[0]][2])
+    return result
+
+
+# ---- state ----------------------------------------------------------------------------------
+
+class Standin:
+    def __init__(self, config_path, root, port_override):
+        self.root = root
+        with open(self.path(config_path) if root else config_path) as f:
+            cfg = json.load(f)
+        self.line = cfg['line']
+        if self.line not in ('v10', 'v11', 'v12'):
+            raise SystemExit('misskey stand-in: unknown line %r' % self.line)
+        self.repo = self.path(cfg.get('repoDir', '/home/misskey/misskey'))
+        self.state_file = self.path(cfg.get('stateFile', '/var/lib/misskey-standin/meta.json'))
+        self.tokens_file = self.path(cfg.get('tokensFile', '/etc/misskey-standin/tokens.json'))
+        self.listen = cfg.get('listen', '127.0.0.1')
+        with open(os.path.join(self.repo, 'package.json')) as f:
+            self.version = json.load(f)['version']
+        # Like Misskey: default.yml is read once, at start; a bad file stops the process.
+        with open(os.path.join(self.repo, '.config', 'default.yml')) as f:
+            self.yml = parse_yaml(f.read()) or {}
+        if not isinstance(self.yml, dict):
+            raise SystemExit('misskey stand-in: default.yml is not a mapping')
+        self.port = port_override or int(self.yml.get('port') or 3000)
+        self.url = self.yml.get('url')
+        self.drive = self.yml.get('drive') if 'drive' in self.yml else {'storage': 'db'}
+        self.started_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.lock = threading.Lock()
+
+    def path(self, p):
+        return os.path.join(self.root, p.lstrip('/')) if self.root else p
+
+    def tokens(self):
+        with open(self.tokens_file) as f:
+            return json.load(f)
+
+    def load_meta(self):
+        meta = {k: d for k, (_, d) in OBJECT_STORAGE_FIELDS.items()}
+        meta['name'] = None
+        logs = []
+        try:
+            with open(self.state_file) as f:
+                st = json.load(f)
+            meta.update(st.get('meta', {}))
+            logs = st.get('moderationLogs', [])
+        except FileNotFoundError:
+            pass
+        return meta, logs
+
+    def save_meta(self, meta, logs):
+        tmp = self.state_file + '.tmp'
+        # 0600 like a database file: the meta row holds the object-storage secret key.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            json.dump({'meta': meta, 'moderationLogs': logs}, f, indent=2, sort_keys=True)
+            f.write('\n')
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.state_file)
+
+    # -- auth: `i` from the body; roles from the tokens file --
+    def authenticate(self, body):
+        i = body.get('i')
+        if i is None or i == '':
+            return None
+        if isinstance(i, str):
+            for role in ('admin', 'moderator', 'user'):
+                if self.tokens().get(role) == i:
+                    return role
+        raise ApiError(403, ERR_AUTH)
+
+    @staticmethod
+    def require(role, need):
+        if role is None:
+            raise ApiError(401, ERR_CREDENTIAL)
+        if need == 'admin' and role != 'admin':
+            raise ApiError(400, ERR_DENIED, {'reason': 'You are not the admin.'})
+        if need == 'moderator' and role not in ('admin', 'moderator'):
+            raise ApiError(400, ERR_DENIED, {'reason': 'You are not a moderator.'})
+
+    # -- endpoints; None = this line has no such endpoint (404 like Misskey's router) --
+    def endpoint(self, name):
+        common = {'meta': self.ep_meta}
+        by_line = {
+            'v10': {},
+            'v11': {'admin/update-meta': self.ep_update_meta},
+            'v12': {'admin/update-meta': self.ep_update_meta, 'admin/meta': self.ep_admin_meta},
+        }
+        return {**common, **by_line[self.line]}.get(name)
+
+    def ep_meta(self, body, role):
+        detail = body.get('detail', True)
+        out = {'version': self.version, 'uri': (self.url or '').rstrip('/'), 'name': None}
+        if self.line == 'v10':
+            object_storage = isinstance(self.drive, dict) and self.drive.get('storage') == 'minio'
+            out['features'] = {'objectStorage': object_storage}
+            return out
+        meta, _ = self.load_meta()
+        out['name'] = meta.get('name')
+        if detail:
+            out['features'] = {'objectStorage': meta['useObjectStorage']}
+        if self.line == 'v11' and role in ('admin', 'moderator'):
+            for k in OBJECT_STORAGE_FIELDS:
+                out[k] = meta[k]
+        return out
+
+    def ep_admin_meta(self, body, role):
+        self.require(role, 'admin')
+        meta, _ = self.load_meta()
+        out = {'version': self.version, 'uri': (self.url or '').rstrip('/'), 'name': meta.get('name')}
+        for k in OBJECT_STORAGE_FIELDS:
+            out[k] = meta[k]
+        return out
+
+    def ep_update_meta(self, body, role):
+        self.require(role, 'moderator' if self.line == 'v11' else 'admin')
+        changes = {}
+        for k, (kind, _) in OBJECT_STORAGE_FIELDS.items():
+            if k not in body:
+                continue
+            v = body[k]
+            ok = (isinstance(v, bool) if kind == 'bool'
+                  else v is None or isinstance(v, str) if kind == 'str'
+                  else v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                     and (self.line == 'v11' or float(v).is_integer())))
+            if not ok:
+                raise ApiError(400, ERR_PARAM, {'param': k, 'reason': 'must be %s%s' % (
+                    kind, '' if kind == 'bool' else ' or null')})
+            changes[k] = v
+        with self.lock:
+            meta, logs = self.load_meta()
+            meta.update(changes)
+            logs.append({'type': 'updateMeta', 'role': role,
+                         'createdAt': datetime.datetime.now(datetime.timezone.utc).isoformat()})
+            self.save_meta(meta, logs)
+        return None
+
+    def standin_config(self):
+        """GET /api/stand-in/config: what this process read at start (shows that a restart happened)."""
+        drive = json.loads(json.dumps(self.drive)) if self.line == 'v10' else None
+        if isinstance(drive, dict) and isinstance(drive.get('config'), dict):
+            sk = drive['config'].get('secretKey')
+            if isinstance(sk, str):
+                drive['config']['secretKey'] = 'sha256:' + hashlib.sha256(sk.encode()).hexdigest()
+        return {'fixture': 'misskey-standin', 'line': self.line, 'version': self.version, 'pid': os.getpid(),
+                'startedAt': self.started_at, 'port': self.port, 'url': self.url, 'drive': drive}
+
+
+def make_handler(app):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = 'misskey-standin'
+        sys_version = ''
+
+        def log_message(self, fmt, *args):
+            sys.stdout.write('%s\n' % (fmt % args))
+            sys.stdout.flush()
+
+        def send(self, status, obj=None, text=None):
+            if obj is not None:
+                data = json.dumps(obj).encode()
+                ctype = 'application/json; charset=utf-8'
+            else:
+                data = (text or '').encode()
+                ctype = 'text/plain; charset=utf-8'
+            self.send_response(status)
+            if status != 204:
+                self.send_header('Content-Type', ctype)
+                self.send_header('Content-Length', str(len(data)))
+            self.send_header('Cache-Control', 'private, max-age=0, must-revalidate')
+            self.end_headers()
+            if status != 204:
+                self.wfile.write(data)
+
+        def do_GET(self):
+            if self.path == '/api/stand-in/config':
+                return self.send(200, app.standin_config())
+            if self.path == '/':
+                data = '<!DOCTYPE html><title>Misskey</title><p>Misskey stand-in (contract fixture)</p>\n'
+                self.send_response(200)
+                self.send_header('Content-Type', 'text/html; charset=utf-8')
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data.encode())
+            self.send(404, text='Not Found')
+
+        def do_POST(self):
+            m = re.fullmatch(r'/api/([a-z0-9/_-]+)', self.path)
+            ep = app.endpoint(m.group(1).replace('_', '-')) if m else None
+            length = int(self.headers.get('Content-Length') or 0)
+            raw = self.rfile.read(length) if length else b''
+            if ep is None:
+                return self.send(404, text='Not Found')
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                return self.send(400, text='invalid JSON')
+            if not isinstance(body, dict):
+                return self.send(400, text='invalid JSON')
+            try:
+                role = app.authenticate(body)
+                res = ep(body, role)
+            except ApiError as e:
+                return self.send(e.status, e.body())
+            if res is None:
+                return self.send(204)
+            self.send(200, res)
+
+    return Handler
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Misskey stand-in (contract fixture)')
+    ap.add_argument('--config', default=DEFAULT_CONFIG)
+    ap.add_argument('--root', default='', help='prefix for every path in the config (tests)')
+    ap.add_argument('--port', type=int, default=0, help='override the port from default.yml (tests)')
+    args = ap.parse_args()
+    try:
+        app = Standin(args.config, args.root, args.port)
+    except (OSError, ValueError, KeyError) as e:
+        sys.stderr.write('misskey stand-in: cannot start: %s\n' % e)
+        sys.exit(1)
+    srv = ThreadingHTTPServer((app.listen, app.port), make_handler(app))
+    sys.stdout.write('Misskey stand-in (%s, %s) listening on %s:%d\n' % (app.line, app.version, app.listen, app.port))
+    sys.stdout.flush()
+    srv.serve_forever()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,255 @@
+// The world's S3 service: a single-node Ceph radosgw that looks like Vultr Object Storage from
+// the hosts: HTTPS on <bindIp>:443 with a world-CA certificate, `rgw dns name` so that
+// <bucket>.s3.world.test works (path-style keeps working too), one user with the fixed test keys.
+// Ceph's mon and OSD (memstore: data in RAM) listen on 127.0.0.1 only. Recipe: reference/s3-testing.md.
+
+import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { WORLD, runPath } from './config.js';
+import { issueServerCert } from './pki.js';
+import { ensureWorldCa } from './pki.js';
+import { run, spawnDaemon, stopDaemon, tailFile, waitUntil } from './services-proc.js';
+
+export interface S3Options {
+  /** Address radosgw's HTTPS endpoint binds (the world passes WORLD.gatewayIp). */
+  bindIp: string;
+  /** State, logs and pid files; default runDir/s3. Removed by stopS3. */
+  dir?: string;
+  /** Run every daemon inside this network namespace (tests); default: this namespace. */
+  netns?: string;
+  httpsPort?: number;
+  monPort?: number;
+  /** Cap of the in-RAM object store. */
+  memstoreBytes?: number;
+}
+
+export interface S3Service {
+  dir: string;
+  bindIp: string;
+  httpsPort: number;
+  netns?: string;
+  /** Endpoint name the hosts use (virtual-host style: <bucket>.<endpoint>). */
+  endpoint: string;
+  /** The world CA that signed radosgw's certificate. */
+  caFile: string;
+  /** `https://s3.world.test` (with `:port` when not 443). */
+  baseUrl: string;
+  startupMs: number;
+}
+
+export const S3_USER = 'world';
+const RGW_NAME = 'client.rgw.a';
+
+export function defaultS3Dir(): string {
+  return runPath('s3');
+}
+
+export function bucketHost(bucket: string): string {
+  return `${bucket}.${WORLD.s3.endpoint}`;
+}
+
+/** Bucket policy that lets anyone GET objects (what the plays set with `s3cmd setpolicy`). */
+export function publicReadPolicy(bucket: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'PublicReadGetObject',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: ['s3:GetObject'],
+        Resource: [`arn:aws:s3:::${bucket}/*`],
+      },
+    ],
+  });
+}
+
+/**
+ * An s3cmd config for the world endpoint with the test keys, virtual-host addressing, HTTPS.
+ * caFile is for clients that do not trust the world CA system-wide (this machine in tests).
+ * Holds a secret: write it with mode 0600.
+ */
+export function s3cmdConfig(o: { caFile?: string; httpsPort?: number } = {}): string {
+  const port = o.httpsPort && o.httpsPort !== 443 ? `:${o.httpsPort}` : '';
+  const lines = [
+    '[default]',
+    `access_key = ${WORLD.s3.accessKey}`,
+    `secret_key = ${WORLD.s3.secretKey}`,
+    `host_base = ${WORLD.s3.endpoint}${port}`,
+    `host_bucket = %(bucket)s.${WORLD.s3.endpoint}${port}`,
+    'use_https = True',
+    'check_ssl_certificate = True',
+    'check_ssl_hostname = True',
+    'signature_v2 = False',
+  ];
+  if (o.caFile) lines.push(`ca_certs_file = ${o.caFile}`);
+  return lines.join('\n') + '\n';
+}
+
+function cephConf(d: string, fsid: string, o: Required<Pick<S3Options, 'bindIp' | 'httpsPort' | 'monPort' | 'memstoreBytes'>>, cert: { certFile: string; keyFile: string }): string {
+  return `# written by test/world/s3.ts: single-node test cluster, everything on loopback but rgw
+[global]
+fsid = ${fsid}
+mon host = v1:127.0.0.1:${o.monPort}
+mon initial members = a
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind msgr2 = false
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+keyring = ${d}/keyring
+run dir = ${d}/run
+admin socket = ${d}/run/$name.asok
+log file = ${d}/log/$name.log
+pid file = ${d}/run/$name.pid
+crash dir = ${d}/crash
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon allow pool delete = true
+mon warn on pool no redundancy = false
+mon data avail warn = 2
+mon data avail crit = 1
+mon warn on insecure global id reclaim allowed = false
+
+[mon]
+mon data = ${d}/mon-$id
+
+[osd]
+osd data = ${d}/osd-$id
+osd objectstore = memstore
+memstore device bytes = ${o.memstoreBytes}
+osd op num shards = 1
+osd op num threads per shard = 2
+
+[${RGW_NAME}]
+rgw frontends = beast ssl_endpoint=${o.bindIp}:${o.httpsPort} ssl_certificate=${cert.certFile} ssl_private_key=${cert.keyFile}
+rgw dns name = ${WORLD.s3.endpoint}
+rgw data = ${d}/rgw
+`;
+}
+
+/** Starts mon, OSD and radosgw, creates the test user; ~15 s. Start once per test run. */
+export async function startS3(opts: S3Options): Promise<S3Service> {
+  const t0 = Date.now();
+  const dir = path.resolve(opts.dir ?? defaultS3Dir());
+  const o = {
+    bindIp: opts.bindIp,
+    httpsPort: opts.httpsPort ?? WORLD.s3.httpsPort,
+    monPort: opts.monPort ?? 6789,
+    memstoreBytes: opts.memstoreBytes ?? 1024 ** 3,
+  };
+  const ns = opts.netns;
+  await stopS3(dir); // leftovers of a crashed run
+  for (const sub of ['run', 'log', 'crash', 'rgw', 'pids']) await fsp.mkdir(path.join(dir, sub), { recursive: true });
+
+  const ca = await ensureWorldCa();
+  const cert = await issueServerCert({
+    outDir: path.join(dir, 'tls'),
+    name: 'rgw',
+    dnsNames: [WORLD.s3.endpoint, `*.${WORLD.s3.endpoint}`],
+    ips: [o.bindIp, '127.0.0.1', WORLD.gatewayIp],
+  });
+  const conf = path.join(dir, 'ceph.conf');
+  const fsid = crypto.randomUUID();
+  await fsp.writeFile(conf, cephConf(dir, fsid, o, cert));
+  const C = ['-c', conf];
+  const ceph = (args: string[], input?: string) =>
+    run(['ceph', ...C, '--connect-timeout', '20', ...args], { netns: ns, input, timeoutMs: 60_000 });
+  const keyring = path.join(dir, 'keyring');
+
+  try {
+    // Keys and the mon.
+    const monKeyring = path.join(dir, 'mon.keyring');
+    await run(['ceph-authtool', '--create-keyring', monKeyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
+    await run(['ceph-authtool', '--create-keyring', keyring, '--gen-key', '-n', 'client.admin',
+      '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mds', 'allow *', '--cap', 'mgr', 'allow *']);
+    await run(['ceph-authtool', monKeyring, '--import-keyring', keyring]);
+    const monmap = path.join(dir, 'monmap');
+    await run(['monmaptool', '--create', '--fsid', fsid, '--add', 'a', `127.0.0.1:${o.monPort}`, monmap]);
+    await run(['ceph-mon', ...C, '--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', monKeyring]);
+    await spawnDaemon({ name: 'mon', argv: ['ceph-mon', ...C, '-i', 'a', '-f'], dir, netns: ns });
+
+    // One OSD on memstore; its cephx secret travels on stdin, its key goes into the shared keyring.
+    const osdUuid = crypto.randomUUID();
+    const secret = (await run(['ceph-authtool', '--gen-print-key'])).stdout.trim();
+    const osdId = (await ceph(['osd', 'new', osdUuid, '-i', '-'], JSON.stringify({ cephx_secret: secret }))).stdout.trim();
+    if (!/^\d+$/.test(osdId)) throw new Error(`unexpected osd id from 'ceph osd new': ${osdId}`);
+    await fsp.mkdir(path.join(dir, `osd-${osdId}`));
+    const osdKeyring = path.join(dir, 'osd.keyring');
+    await fsp.writeFile(osdKeyring, `[osd.${osdId}]\n\tkey = ${secret}\n`, { mode: 0o600 });
+    await run(['ceph-authtool', keyring, '--import-keyring', osdKeyring]);
+    await fsp.rm(osdKeyring);
+    await run(['ceph-osd', ...C, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid], { netns: ns });
+    await spawnDaemon({ name: 'osd', argv: ['ceph-osd', ...C, '-i', osdId, '-f'], dir, netns: ns });
+    await waitUntil(`osd.${osdId} up`, async () => new RegExp(`^osd\\.${osdId} up`, 'm').test((await ceph(['osd', 'dump'])).stdout), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      diag: () => tailFile(path.join(dir, 'log', `osd.${osdId}.log`)),
+    });
+
+    // radosgw; it creates its pools on first start, which is most of the start-up time.
+    const rgwKey = (await ceph(['auth', 'get-or-create', RGW_NAME, 'mon', 'allow rw', 'osd', 'allow rwx'])).stdout;
+    await fsp.appendFile(keyring, rgwKey);
+    await spawnDaemon({ name: 'rgw', argv: ['radosgw', ...C, '-n', RGW_NAME, '-f'], dir, netns: ns });
+    const svc: S3Service = {
+      dir,
+      bindIp: o.bindIp,
+      httpsPort: o.httpsPort,
+      netns: ns,
+      endpoint: WORLD.s3.endpoint,
+      caFile: ca.certFile,
+      baseUrl: `https://${WORLD.s3.endpoint}${o.httpsPort === 443 ? '' : `:${o.httpsPort}`}`,
+      startupMs: 0,
+    };
+    await waitUntil('radosgw answering HTTPS', async () => (await s3Status(svc, '/')) === 200, {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      diag: () => tailFile(path.join(dir, 'log', `${RGW_NAME}.log`)),
+    });
+
+    await createTestUser(dir, ns);
+    svc.startupMs = Date.now() - t0;
+    return svc;
+  } catch (e) {
+    await stopS3(dir, { keep: true }).catch(() => {});
+    throw e;
+  }
+}
+
+/** The user with the fixed keys. Keys go in through `metadata put` on stdin, never in argv. */
+async function createTestUser(dir: string, ns?: string): Promise<void> {
+  const admin = (args: string[], input?: string) =>
+    run(['radosgw-admin', '-c', path.join(dir, 'ceph.conf'), ...args], { netns: ns, input, timeoutMs: 60_000 });
+  await admin(['user', 'create', `--uid=${S3_USER}`, '--display-name=World test user']);
+  const meta = JSON.parse((await admin(['metadata', 'get', `user:${S3_USER}`])).stdout) as {
+    data: { keys: { user: string; access_key: string; secret_key: string }[] };
+  };
+  meta.data.keys = [{ user: S3_USER, access_key: WORLD.s3.accessKey, secret_key: WORLD.s3.secretKey }];
+  await admin(['metadata', 'put', `user:${S3_USER}`], JSON.stringify(meta));
+  const info = (await admin(['user', 'info', `--access-key=${WORLD.s3.accessKey}`])).stdout;
+  if (!info.includes(`"user_id": "${S3_USER}"`)) throw new Error('radosgw user with the test access key not found');
+}
+
+/** HTTP status of an anonymous HTTPS request to the endpoint (curl, inside the service's netns). */
+export async function s3Status(svc: S3Service, urlPath: string, host = svc.endpoint): Promise<number> {
+  const r = await run([
+    'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10',
+    '--cacert', svc.caFile,
+    '--resolve', `${host}:${svc.httpsPort}:${svc.bindIp}`,
+    `https://${host}:${svc.httpsPort}${urlPath}`,
+  ], { netns: svc.netns, allowFail: true });
+  return Number(r.stdout.trim()) || 0;
+}
+
+/** Stops radosgw, the OSD and the mon by their recorded PIDs; removes dir unless keep. */
+export async function stopS3(dir = defaultS3Dir(), o: { keep?: boolean } = {}): Promise<void> {
+  for (const name of ['rgw', 'osd', 'mon']) await stopDaemon(path.join(dir, 'pids', `${name}.pid`));
+  if (!o.keep) await fsp.rm(dir, { recursive: true, force: true });
+}
