@@ -8,7 +8,17 @@ import pkg from './package.js';
 import service from './service.js';
 import systemdDropin from './systemd_dropin.js';
 import template from './template.js';
+import certbot from './certbot.js';
+import misskeyConfig from './misskey_config.js';
+import misskeyMeta from './misskey_meta.js';
+import misskeyRestart from './misskey_restart.js';
+import nginxBlock from './nginx_block.js';
+import proxyLayout from './proxy_layout.js';
+import s3Bucket from './s3_bucket.js';
+import s3Policy from './s3_policy.js';
+import s3Smoke from './s3_smoke.js';
+import s3cmdConfig from './s3cmd_config.js';
 
 export const TASKS: Record<string, TaskDef> = Object.fromEntries(
-  [command, copy, file, nginxValidate, pkg, service, systemdDropin, template].map((t) => [t.name, t as TaskDef]),
+  [command, copy, file, nginxValidate, pkg, service, systemdDropin, template, certbot, misskeyConfig, misskeyMeta, misskeyRestart, nginxBlock, proxyLayout, s3Bucket, s3Policy, s3Smoke, s3cmdConfig].map((t) => [t.name, t as TaskDef]),
 );

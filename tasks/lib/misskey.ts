@@ -1,0 +1,127 @@
+// Facts about Misskey lines shared by the Misskey tasks: which line a checkout is, the desired
+// object-storage settings, and the baseUrl safety rules (baseUrl is federated: never silently moved).
+
+import type { FileState } from '../../src/task.js';
+
+export type MisskeyLine = 'v10' | 'v11' | 'v12';
+
+/** The line of a checkout from its package.json (name + major version), or null when unknown. */
+export function detectLine(pkg: FileState): MisskeyLine | null {
+  if (!pkg.exists || pkg.content === undefined) return null;
+  let j: { name?: string; version?: string };
+  try {
+    j = JSON.parse(pkg.content);
+  } catch {
+    return null;
+  }
+  const major = Number(/^(\d+)\./.exec(j.version ?? '')?.[1]);
+  if (j.name === 'areionskey') return 'v11';
+  if (j.name === 'misskey' && major === 10) return 'v10';
+  if (j.name === 'misskey' && major === 11) return 'v11';
+  if (j.name === 'misskey' && major === 12) return 'v12';
+  return null;
+}
+
+export function resolveLine(wanted: MisskeyLine | 'auto', pkg: FileState, path: string): MisskeyLine {
+  if (wanted !== 'auto') return wanted;
+  const line = detectLine(pkg);
+  if (!line) {
+    throw new Error(
+      pkg.exists
+        ? `cannot tell the Misskey line from ${path}/package.json: set misskey_version to v10, v11 or v12`
+        : `no Misskey checkout at ${path} (no package.json): set misskey_path, or misskey_version to v10, v11 or v12`,
+    );
+  }
+  return line;
+}
+
+/** What the drive should point at, in one neutral shape (mapped to v10 YAML or v11/v12 meta). */
+export interface DriveSettings {
+  baseUrl: string;
+  bucket: string;
+  prefix: string;
+  /** host[:port] of the S3 service, no scheme. */
+  endpoint: string;
+  region: string | null;
+  useSSL: boolean;
+  useProxy: boolean;
+  setPublicRead: boolean;
+  s3ForcePathStyle: boolean;
+  accessKey: string;
+  secretKey: string;
+}
+
+export const driveParamsSchema = {
+  base_url: { type: 'string', pattern: '^https?://[^/]+$', description: 'drive baseUrl: scheme and host only, no path, no trailing slash' },
+  expect_base_url: { type: 'string', description: 'the baseUrl the proxy layout serves; base_url must equal it' },
+  bucket: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
+  prefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
+  endpoint: { type: 'string', pattern: '^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$' },
+  region: { type: 'string' },
+  use_ssl: { type: 'boolean' },
+  use_proxy: { type: 'boolean' },
+  set_public_read: { type: 'boolean' },
+  s3_force_path_style: { type: 'boolean' },
+  access_key: { type: 'string', minLength: 1, secret: true },
+  secret_key: { type: 'string', minLength: 1, secret: true },
+  force_base_url: { type: 'boolean', description: 'allow replacing a different existing baseUrl or storage target' },
+} as const;
+
+export interface DriveParams {
+  base_url: string;
+  expect_base_url?: string;
+  bucket: string;
+  prefix: string;
+  endpoint: string;
+  region?: string;
+  use_ssl?: boolean;
+  use_proxy?: boolean;
+  set_public_read?: boolean;
+  s3_force_path_style?: boolean;
+  access_key: string;
+  secret_key: string;
+  force_base_url?: boolean;
+}
+
+export const DRIVE_REQUIRED = ['base_url', 'bucket', 'prefix', 'endpoint', 'access_key', 'secret_key'];
+
+export function validateDrive(p: DriveParams): { param?: string; message: string }[] {
+  const out: { param?: string; message: string }[] = [];
+  if (p.base_url.endsWith('/')) out.push({ param: 'base_url', message: `base_url must not end with '/' (Misskey would build URLs with '//'): ${p.base_url}` });
+  if (p.expect_base_url && p.base_url !== p.expect_base_url) {
+    out.push({ param: 'base_url', message: `base_url ${p.base_url} does not match the proxy layout, which serves ${p.expect_base_url}` });
+  }
+  return out;
+}
+
+export function desiredDrive(p: DriveParams): DriveSettings {
+  return {
+    baseUrl: p.base_url,
+    bucket: p.bucket,
+    prefix: p.prefix,
+    endpoint: p.endpoint,
+    region: p.region ? p.region : null,
+    useSSL: p.use_ssl ?? true,
+    useProxy: p.use_proxy ?? true,
+    setPublicRead: p.set_public_read ?? false,
+    s3ForcePathStyle: p.s3_force_path_style ?? true,
+    accessKey: p.access_key,
+    secretKey: p.secret_key,
+  };
+}
+
+/**
+ * Refuse to move a baseUrl (or a storage target) that is already set to something else: those URLs
+ * are federated and cannot be taken back. Returns the reason, or null when the change is safe.
+ */
+export function baseUrlConflict(current: { baseUrl?: string | null; bucket?: string | null; endpoint?: string | null; enabled: boolean }, want: DriveSettings): string | null {
+  if (current.baseUrl && current.baseUrl !== want.baseUrl) {
+    return `the drive baseUrl is already ${current.baseUrl}; changing it to ${want.baseUrl} breaks the URLs of files uploaded so far, which other servers have federated`;
+  }
+  if (current.enabled && ((current.bucket && current.bucket !== want.bucket) || (current.endpoint && current.endpoint !== want.endpoint))) {
+    return `object storage already points at bucket ${current.bucket ?? '?'} on ${current.endpoint ?? '?'}; moving it to ${want.bucket} on ${want.endpoint} strands the files stored there`;
+  }
+  return null;
+}
+
+export const FORCE_HINT = 'if you really mean it, run with -e misskey_base_url_force=true';

@@ -1,0 +1,59 @@
+// misskey_config: Misskey v10's drive settings in .config/default.yml (object storage through the
+// proxy's baseUrl). Only the `drive:` entry changes; comments, order and every other key stay. A
+// timestamped backup is kept next to the file; owner and mode are kept. Other lines: skipped.
+import { TaskError } from '../src/errors.js';
+import { defineTask, type FileState } from '../src/task.js';
+import { applyContentFile, planContentFile } from './lib/content-file.js';
+import { DRIVE_REQUIRED, FORCE_HINT, baseUrlConflict, desiredDrive, driveParamsSchema, resolveLine, validateDrive, type DriveParams, type MisskeyLine } from './lib/misskey.js';
+import { parseV10, sameDrive, v10Drive, withDrive } from './lib/v10-config.js';
+
+interface Params extends DriveParams {
+  line: MisskeyLine | 'auto';
+  path: string;
+}
+
+export const configPath = (p: { path: string }) => `${p.path}/.config/default.yml`;
+
+export default defineTask<Params>({
+  name: 'misskey_config',
+  doc: "Set Misskey v10's drive: section in .config/default.yml (comments and other keys kept, backup made)",
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['line', 'path', ...DRIVE_REQUIRED],
+    properties: {
+      line: { enum: ['v10', 'v11', 'v12', 'auto'] },
+      path: { type: 'string', pattern: '^/' },
+      ...driveParamsSchema,
+    },
+  },
+  validate: validateDrive,
+  probes: (p) => [
+    { kind: 'file', path: `${p.path}/package.json` },
+    { kind: 'file', path: configPath(p) },
+  ],
+  plan: (_ctx, p, [pkg, cfg]) => {
+    let line: MisskeyLine;
+    try {
+      line = resolveLine(p.line, pkg as FileState, p.path);
+    } catch (e) {
+      throw new TaskError((e as Error).message);
+    }
+    if (line !== 'v10') return { action: 'skip', msg: `Misskey ${line} keeps drive settings in its database (see misskey_meta)` };
+    const file = cfg as FileState;
+    if (!file.exists) throw new TaskError(`${configPath(p)} does not exist: is ${p.path} the Misskey checkout?`);
+    const parsed = parseV10(file.content ?? '');
+    if (!parsed.ok) throw new TaskError(`${configPath(p)} does not parse, left untouched: ${parsed.error}${parsed.line ? ` (line ${parsed.line})` : ''}`);
+    const want = desiredDrive(p);
+    const wantYaml = v10Drive(want);
+    if (sameDrive(parsed.drive, wantYaml)) return { action: 'ok' };
+    const cur = parsed.drive;
+    if (cur?.storage === 'minio' && !p.force_base_url) {
+      const conflict = baseUrlConflict({ baseUrl: cur.baseUrl, bucket: cur.bucket, endpoint: cur.config?.endPoint as string | undefined, enabled: true }, want);
+      if (conflict) throw new TaskError(`${configPath(p)}: ${conflict}`, FORCE_HINT);
+    }
+    const text = withDrive(file.content ?? '', parsed, wantYaml);
+    return planContentFile({ dest: configPath(p) }, text, [file]);
+  },
+  apply: (ctx, p, plan) => applyContentFile(ctx, { dest: configPath(p), backup: true }, plan),
+});

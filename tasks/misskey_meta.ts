@@ -1,0 +1,78 @@
+// misskey_meta: Misskey v11/v12 object-storage settings, kept in the database and set through the
+// admin API with a token (sent on stdin, never in arguments). Reads first (v12 admin/meta; v11 meta
+// with detail), then sends only the fields that differ to admin/update-meta. v10: skipped.
+import { TaskError } from '../src/errors.js';
+import { defineTask, type CmdState, type FileState } from '../src/task.js';
+import { DRIVE_REQUIRED, FORCE_HINT, baseUrlConflict, desiredDrive, driveParamsSchema, resolveLine, validateDrive, type DriveParams, type MisskeyLine } from './lib/misskey.js';
+import { apiCallCommand, describeApiError, metaFields, parseApiAnswer, type MetaFields } from './lib/misskey-api.js';
+
+interface Params extends DriveParams {
+  line: MisskeyLine | 'auto';
+  path: string;
+  api_url: string;
+  token: string;
+}
+
+export default defineTask<Params, Partial<MetaFields>>({
+  name: 'misskey_meta',
+  doc: 'Set Misskey v11/v12 object storage through the admin API (reads first, sends only what differs)',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['line', 'path', 'api_url', 'token', ...DRIVE_REQUIRED],
+    properties: {
+      line: { enum: ['v10', 'v11', 'v12', 'auto'] },
+      path: { type: 'string', pattern: '^/' },
+      api_url: { type: 'string', pattern: '^https?://[^/]+$' },
+      token: { type: 'string', minLength: 1, secret: true },
+      ...driveParamsSchema,
+    },
+  },
+  validate: validateDrive,
+  probes: (p) => [
+    { kind: 'file', path: `${p.path}/package.json` },
+    // Both reads are prepared: which one counts depends on the line (known for sure only with package.json).
+    { kind: 'cmd', cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) },
+    { kind: 'cmd', cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) },
+  ],
+  plan: (_ctx, p, [pkg, v12, v11]) => {
+    let line: MisskeyLine;
+    try {
+      line = resolveLine(p.line, pkg as FileState, p.path);
+    } catch (e) {
+      throw new TaskError((e as Error).message);
+    }
+    if (line === 'v10') return { action: 'skip', msg: 'Misskey v10 keeps drive settings in .config/default.yml (see misskey_config)' };
+    const endpoint = line === 'v12' ? 'admin/meta' : 'meta';
+    const ans = parseApiAnswer((line === 'v12' ? v12 : v11) as CmdState);
+    if (ans.status !== 200) throw new TaskError(describeApiError(endpoint, ans));
+    const cur = ans.body as Partial<MetaFields>;
+    if (line === 'v11' && !('objectStorageBucket' in cur)) {
+      throw new TaskError('the token does not belong to an admin or moderator: meta with detail does not show the object storage settings');
+    }
+    const want = metaFields(desiredDrive(p));
+    const diff: Partial<MetaFields> = {};
+    for (const [k, v] of Object.entries(want) as [keyof MetaFields, unknown][]) {
+      if ((cur[k] ?? null) !== v) (diff as Record<string, unknown>)[k] = v;
+    }
+    if (Object.keys(diff).length === 0) return { action: 'ok' };
+    if (!p.force_base_url) {
+      const conflict = baseUrlConflict({ baseUrl: cur.objectStorageBaseUrl, bucket: cur.objectStorageBucket, endpoint: cur.objectStorageEndpoint, enabled: cur.useObjectStorage === true }, desiredDrive(p));
+      if (conflict) throw new TaskError(`Misskey ${line} at ${p.api_url}: ${conflict}`, FORCE_HINT);
+    }
+    const show = (o: Partial<MetaFields>) => Object.keys(diff).sort().map((k) => `${k}: ${JSON.stringify((o as Record<string, unknown>)[k] ?? null)}`).join('\n') + '\n';
+    return {
+      action: 'change',
+      summary: `update ${Object.keys(diff).length} object storage setting(s) through ${endpoint === 'meta' ? 'v11' : 'v12'} admin/update-meta`,
+      diffs: [{ path: `${p.api_url}/api/${endpoint} (object storage)`, before: show(cur), after: show(want) }],
+      data: diff,
+    };
+  },
+  apply: async (ctx, p, plan) => {
+    if (plan.action !== 'change' || !plan.data) return { changed: false };
+    const r = await ctx.conn.exec(apiCallCommand(p.api_url, 'admin/update-meta'), { stdin: JSON.stringify({ i: p.token, ...plan.data }) });
+    const ans = parseApiAnswer({ kind: 'cmd', ...r });
+    if (ans.status !== 204 && ans.status !== 200) throw new TaskError(describeApiError('admin/update-meta', ans));
+    return { changed: true };
+  },
+});
