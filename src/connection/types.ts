@@ -4,6 +4,8 @@ export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Set when timeoutMs ran out and the command was killed (code is then 124, like timeout(1)). */
+  timedOut?: boolean;
 }
 
 export interface ExecOptions {
