@@ -44,7 +44,7 @@ export default defineTask<Params, { before: FileState; content: string }>({
         minProperties: 1,
         additionalProperties: {
           type: 'object',
-          additionalProperties: { anyOf: [{ type: 'string', pattern: '^[^\\n]*$' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'number'] } }] },
+          additionalProperties: { anyOf: [{ type: 'string', pattern: '^[^\\n]*$' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'number' }] } }] },
         },
       },
     },
