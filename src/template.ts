@@ -26,6 +26,8 @@ export class TemplateRenderError extends Error {
     super(message);
     this.name = 'TemplateRenderError';
   }
+  /** Variables whose values were being rendered when this happened, outermost first. */
+  via: string[] = [];
 }
 
 const UNDEF = Symbol('undefined-var');
@@ -46,6 +48,8 @@ export function isUndefined(v: unknown): v is Undef {
 // runtime object, so wrapping them here changes every template of this process.
 const rt = (nunjucks as unknown as { runtime: Record<string, any> }).runtime;
 let tracker: Set<string> | undefined; // names read by the render in progress (for provenance)
+let failedVia: string[] | undefined;
+let depth = 0; // variables being rendered when the current render failed
 {
   const origLookup = rt.contextOrFrameLookup;
   rt.contextOrFrameLookup = (context: any, frame: any, name: string) => {
@@ -108,7 +112,14 @@ export class LazyVars {
     this.resolving.push(name);
     try {
       const deps = new Set<string>();
-      const v = this.templates.renderValue(this.raw[name], this.context(), deps);
+      let v: unknown;
+      try {
+        v = this.templates.renderValue(this.raw[name], this.context(), deps);
+      } catch (e) {
+        // nunjucks re-wraps errors thrown through it, so the chain travels beside the error.
+        if (!failedVia) failedVia = [...this.resolving];
+        throw e;
+      }
       this.cache.set(name, { value: v, deps });
       for (const d of deps) tracker?.add(d);
       return v;
@@ -228,13 +239,18 @@ export class Templates {
 
   private guard<T>(used: Set<string> | undefined, fn: () => T): T {
     const prev = tracker;
+    const outermost = depth++ === 0;
+    if (outermost) failedVia = undefined;
     tracker = used ?? new Set();
     try {
       return fn();
     } catch (e) {
-      throw toRenderError(e);
+      const err = toRenderError(e);
+      if (failedVia && err.via.length === 0) err.via = failedVia;
+      throw err;
     } finally {
       tracker = prev;
+      depth--;
     }
   }
 }

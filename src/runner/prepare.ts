@@ -99,8 +99,8 @@ export function renderError(e: unknown, task: TaskEntry, host: string, where: So
     const hint = v.startsWith('env ')
       ? `set the environment variable ${v.slice(4)} before running (it is read with lookup('env', ...))`
       : `define '${v}' in the inventory (host_vars/group_vars), the play's vars, or with -e ${v}=...`;
-    const via = [...used].filter((n) => n !== v && sources[n]);
-    const chain = via.length ? ` (while rendering ${via.map((n) => `${n} from ${formatPos(sources[n])}`).join(', ')})` : '';
+    const via = err.via ?? [];
+    const chain = via.length ? ` (via ${via.map((n) => (sources[n] ? `${n} from ${formatPos(sources[n])}` : n)).join(' -> ')})` : '';
     return new InputError(`task '${task.name}' on ${host}: ${err.message}${chain}`, where, hint);
   }
   return new InputError(`task '${task.name}' on ${host}: ${err.message ?? String(e)}`, where, 'fix the template expression');
