@@ -22,6 +22,8 @@ export interface Facts {
   systemd: boolean;
   /** Remote user after become (0 = root). */
   uid: number;
-  /** IPv4/IPv6 addresses of the host's interfaces (without loopback). */
+  /** IPv4/IPv6 addresses of the host's interfaces (without loopback and link-local). */
   addresses: string[];
+  /** Oddities that do not stop the run (e.g. the package manager is missing). */
+  warnings?: string[];
 }
