@@ -13,13 +13,14 @@ import { CA_TRUST_NAME, seedCaTrust } from '../world/pki-trust.js';
 import { S3Service, bucketHost, publicReadPolicy, s3Status, s3cmdConfig, startS3, stopS3 } from '../world/s3.js';
 import { PebbleService, pebbleIntermediate, pebbleIssuingRoot, startPebble, stopPebble } from '../world/pebble.js';
 import { MISSKEY_PATHS, MISSKEY_RELEASES, MisskeyLine, MisskeyState, seedMisskey } from '../world/misskey-seed.js';
-import { run, runningDaemons, spawnDaemon, stopDaemon, waitUntil } from '../world/services-proc.js';
+import { isAlive, run, runningDaemons, spawnDaemon, stopDaemon, tailFile, waitUntil } from '../world/services-proc.js';
 import { TestNetns, createTestNetns } from '../world/services-testns.js';
+import { buildLayers, layerInfo } from '../world/layers.js';
 
 const TEST_DIR = runPath(`services-test-${process.pid}`);
 const NETNS = `msssvc-${process.pid}`;
 const GW = WORLD.gatewayIp;
-/** A stand-in "host" address inside the test namespace for the certbot site. */
+/** Address of the test "host" namespace (bridged to the gateway) that runs nginx for certbot. */
 const SITE_IP = '10.231.0.250';
 const SITE = 'certbot-e2e.test';
 
@@ -46,6 +47,8 @@ async function freePort(): Promise<number> {
 describe('world services', function () {
   this.timeout(30_000);
   let ns: TestNetns;
+  let s3: S3Service;
+  let pebble: PebbleService;
 
   before(async function () {
     const miss = missingPrerequisites();
@@ -56,13 +59,23 @@ describe('world services', function () {
       this.skip();
     }
     fs.rmSync(TEST_DIR, { recursive: true, force: true });
-    ns = await createTestNetns(NETNS, path.join(TEST_DIR, 'netns'), [`${GW}/24`, `${SITE_IP}/24`]);
+    ns = await createTestNetns(NETNS, path.join(TEST_DIR, 'netns'), [`${GW}/24`]);
     // The world's DNS answers *.world.test with the gateway; the site name points at the "host".
     await ns.startDns(GW, { [`world.${WORLD.tld}`]: GW, [SITE]: SITE_IP });
+    // Once per run, as the world does: S3 takes ~15 s, Pebble ~1 s.
+    this.timeout(180_000);
+    [s3, pebble] = await Promise.all([
+      startS3({ bindIp: GW, dir: path.join(TEST_DIR, 's3'), netns: ns.name }),
+      startPebble({ bindIp: GW, dnsServer: `${GW}:53`, dir: path.join(TEST_DIR, 'pebble'), netns: ns.name }),
+    ]);
   });
 
   after(async function () {
+    this.timeout(60_000);
     if (!ns) return;
+    if (s3) await stopS3(s3.dir);
+    if (pebble) await stopPebble(pebble.dir);
+    assert.ok(!fs.existsSync(path.join(TEST_DIR, 's3')) && !fs.existsSync(path.join(TEST_DIR, 'pebble')), 'service dirs left behind');
     await ns.destroy();
     const left: string[] = [];
     for (const d of ['netns', 'nginx', 'misskey-v10', 'misskey-v11', 'misskey-v12']) left.push(...(await runningDaemons(path.join(TEST_DIR, d))));
@@ -114,21 +127,13 @@ describe('world services', function () {
   });
 
   describe('S3 (radosgw, HTTPS, virtual-host style)', function () {
-    let s3: S3Service;
     let s3cfg: string;
     const bucket = 'mss-e2e-media';
     const s3cmd = (args: string[], cfg = s3cfg) => ns.run(['s3cmd', '-c', cfg, ...args], { dns: true, timeoutMs: 60_000 });
 
     before(async function () {
-      this.timeout(180_000);
-      s3 = await startS3({ bindIp: GW, dir: path.join(TEST_DIR, 's3'), netns: ns.name });
       s3cfg = path.join(TEST_DIR, 's3cfg');
       fs.writeFileSync(s3cfg, s3cmdConfig({ caFile: s3.caFile }), { mode: 0o600 });
-    });
-    after(async function () {
-      this.timeout(60_000);
-      if (s3) await stopS3(s3.dir);
-      assert.ok(!fs.existsSync(path.join(TEST_DIR, 's3')), 's3 dir left behind');
     });
 
     it('s3cmd mb/put/get over HTTPS, resolving <bucket>.s3.world.test', async function () {
@@ -186,17 +191,11 @@ describe('world services', function () {
   });
 
   describe('ACME (Pebble) with certbot --nginx', function () {
-    let pebble: PebbleService;
     const nginxDir = path.join(TEST_DIR, 'nginx');
     const le = path.join(TEST_DIR, 'letsencrypt');
 
-    before(async function () {
-      pebble = await startPebble({ bindIp: GW, dnsServer: `${GW}:53`, dir: path.join(TEST_DIR, 'pebble'), netns: ns.name });
-    });
     after(async function () {
       await stopDaemon(path.join(nginxDir, 'pids', 'nginx.pid'));
-      if (pebble) await stopPebble(pebble.dir);
-      assert.ok(!fs.existsSync(path.join(TEST_DIR, 'pebble')), 'pebble dir left behind');
     });
 
     it('serves the ACME directory at acme.world.test:14000 with a world-CA certificate', async function () {
@@ -230,9 +229,11 @@ describe('world services', function () {
       ].join('\n'));
       const siteFile = path.join(nginxDir, 'sites', `${SITE}.conf`);
       fs.writeFileSync(siteFile, `server {\n    listen 80;\n    server_name ${SITE};\n    root ${nginxDir}/www;\n}\n`);
-      await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')]);
+      // nginx and certbot run in a "host" namespace bridged to the gateway, as on a world host.
+      const host = await ns.addHost('site', `${SITE_IP}/24`, GW);
+      await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')], { host });
       const nginx = await spawnDaemon({
-        name: 'nginx', dir: nginxDir, netns: ns.name,
+        name: 'nginx', dir: nginxDir, netns: host,
         argv: ['nginx', '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'],
       });
       await waitUntil('nginx on :80', async () => (await ns.run(['curl', '-sf', `http://${SITE_IP}/`], { allowFail: true })).code === 0, { timeoutMs: 10_000 });
@@ -243,23 +244,108 @@ describe('world services', function () {
         '--register-unsafely-without-email', '--no-random-sleep-on-renew',
         '--config-dir', path.join(le, 'config'), '--work-dir', path.join(le, 'work'), '--logs-dir', path.join(le, 'logs'),
         '--nginx-server-root', nginxDir,
-      ], { dns: true, env, timeoutMs: 150_000 });
+      ], { dns: true, host, env, timeoutMs: 150_000 });
 
       const site = fs.readFileSync(siteFile, 'utf8');
       assert.match(site, /listen 443 ssl; # managed by Certbot/);
       assert.ok(site.includes(`${le}/config/live/${SITE}/fullchain.pem`), site);
-      await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')]);
-      assert.ok(fs.existsSync(`/proc/${nginx.pid}`), 'nginx master restarted instead of reloaded');
+      await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')], { host });
+      assert.ok(isAlive(nginx.pid), 'nginx master restarted instead of reloaded');
 
       const roots = path.join(TEST_DIR, 'pebble-roots.pem');
       fs.writeFileSync(roots, await pebbleIssuingRoot(pebble));
-      const https = await ns.run(['curl', '-sf', '--cacert', roots, `https://${SITE}/`], { dns: true });
-      assert.equal(https.stdout, 'certbot site\n');
+      const https = await ns.run(['curl', '-sS', '--cacert', roots, `https://${SITE}/`], { dns: true, allowFail: true });
+      assert.deepEqual([https.code, https.stdout], [0, 'certbot site\n'],
+        `HTTPS to the site failed: ${https.stderr}\nnginx error.log: ${await tailFile(path.join(nginxDir, 'error.log'))}\nnginx out: ${await tailFile(nginx.logFile)}`);
       const worldCaOnly = await ns.run(['curl', '-s', '--cacert', pebble.caFile, `https://${SITE}/`], { dns: true, allowFail: true });
       assert.equal(worldCaOnly.code, 60, 'the site certificate must come from Pebble, not the world CA');
       const issuer = (await run(['openssl', 'x509', '-noout', '-issuer', '-in', `${le}/config/live/${SITE}/cert.pem`])).stdout;
       const inter = (await run(['openssl', 'x509', '-noout', '-subject'], { input: await pebbleIntermediate(pebble) })).stdout;
       assert.equal(issuer.replace(/^issuer=/, '').trim(), inter.replace(/^subject=/, '').trim());
+    });
+  });
+
+  describe('inside a world host rootfs (overlay of the host layers, chroot, test netns)', function () {
+    // What the hosts will see: the real layers, our seeding in a fresh upper dir, run with chroot
+    // in a private mount namespace (nothing is booted; the lead's host e2e covers systemd).
+    const tokens = { admin: 'AdminToken000009', moderator: 'ModToken00000009', user: 'UserToken0000009' };
+    let lowers: string[];
+    const root = (name: string) => path.join(TEST_DIR, `rootfs-${name}`);
+
+    async function prepare(name: string, seed: (upper: string) => Promise<void>): Promise<void> {
+      for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(root(name), d), { recursive: true });
+      const up = path.join(root(name), 'upper');
+      fs.mkdirSync(path.join(up, 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(up, 'etc/resolv.conf'), `nameserver ${GW}\n`); // what the world's hosts get
+      await seed(up);
+    }
+
+    /** Runs a shell command as root inside the host rootfs, in the test netns. */
+    function inHost(name: string, cmd: string, allowFail = false) {
+      const mount = [
+        'mount -t overlay overlay -o "lowerdir=$2,upperdir=$0/upper,workdir=$0/work" "$0/merged"',
+        'mount -t proc proc "$0/merged/proc"',
+        'mount --bind /dev "$0/merged/dev"',
+        'exec chroot "$0/merged" /bin/sh -c "$1"',
+      ].join(' && ');
+      return ns.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', mount, root(name), cmd, lowers.join(':')],
+        { allowFail, timeoutMs: 60_000 });
+    }
+
+    before(async function () {
+      this.timeout(900_000); // builds the host layers only if the cache lacks them
+      await buildLayers();
+      lowers = [layerInfo('pkgs').dir, layerInfo('base').dir];
+      await prepare('seeded', async (up) => {
+        await seedHostServicesForTest(up);
+      });
+      await prepare('plain', async () => {});
+    });
+
+    async function seedHostServicesForTest(up: string): Promise<void> {
+      await seedCaTrust(up, lowers);
+      await seedMisskey(up, { line: 'v12', tokens, lowerDirs: lowers, domain: 'h1.test' });
+      fs.mkdirSync(path.join(up, 'root'), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(up, 'root/.s3cfg'), s3cmdConfig(), { mode: 0o600 });
+      fs.writeFileSync(path.join(up, 'root/update.json'), JSON.stringify({ i: tokens.admin, useObjectStorage: true, objectStorageBucket: 'host-bucket' }), { mode: 0o600 });
+    }
+
+    it('curl, python requests (certbot) and s3cmd trust the world CA through the seeded system bundle', async function () {
+      const curl = await inHost('seeded', "curl -s -o /dev/null -w '%{http_code}' https://s3.world.test/");
+      assert.equal(curl.stdout, '200');
+      const py = await inHost('seeded', `python3 -c "import certifi,requests; print(certifi.where()); print(requests.get('${pebble.directoryUrl}').status_code)"`);
+      assert.deepEqual(py.stdout.trim().split('\n'), ['/etc/ssl/certs/ca-certificates.crt', '200']);
+      const s3ls = await inHost('seeded', 's3cmd -c /root/.s3cfg ls', true);
+      assert.equal(s3ls.code, 0, s3ls.stderr);
+      const plain = await inHost('plain', "curl -s -o /dev/null -w '%{http_code}' https://s3.world.test/", true);
+      assert.equal(plain.code, 60, 'an unseeded host must not trust the world CA');
+    });
+
+    it('the seeded Misskey checkout, unit and stand-in work as user misskey', async function () {
+      const who = await inHost('seeded', 'getent passwd misskey; stat -c "%U %a %n" /home/misskey /home/misskey/misskey/package.json /etc/misskey-standin/tokens.json');
+      assert.match(who.stdout, /^misskey:x:\d+:\d+:[^:]*:\/home\/misskey:\/bin\/bash$/m);
+      assert.match(who.stdout, /^misskey 700 \/home\/misskey$/m);
+      assert.match(who.stdout, /^misskey 644 \/home\/misskey\/misskey\/package.json$/m);
+      assert.match(who.stdout, /^misskey 600 \/etc\/misskey-standin\/tokens.json$/m);
+      const verify = await inHost('seeded', 'systemd-analyze verify --man=no /etc/systemd/system/misskey.service', true);
+      assert.deepEqual([verify.code, verify.stderr.trim()], [0, '']);
+      const script = [
+        'set -eu',
+        'cd /home/misskey/misskey',
+        'setpriv --reuid=misskey --regid=misskey --init-groups /usr/bin/python3 /usr/local/lib/misskey-standin/standin.py >/tmp/standin.log 2>&1 &',
+        'pid=$!',
+        "trap 'kill $pid 2>/dev/null || true' EXIT",
+        'i=0; until curl -sf http://127.0.0.1:3000/api/stand-in/config >/dev/null; do i=$((i+1)); [ $i -lt 100 ] || { cat /tmp/standin.log; exit 1; }; sleep 0.1; done',
+        "curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d @/root/update.json http://127.0.0.1:3000/api/admin/update-meta",
+      ].join('\n');
+      const r = await inHost('seeded', script);
+      assert.equal(r.stdout, '204');
+      const stateFile = path.join(root('seeded'), 'upper', MISSKEY_PATHS.stateFile);
+      const st = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as MisskeyState;
+      assert.deepEqual([st.meta.useObjectStorage, st.meta.objectStorageBucket], [true, 'host-bucket']);
+      const passwd = fs.readFileSync(path.join(root('seeded'), 'upper/etc/passwd'), 'utf8');
+      const uid = Number(/^misskey:x:(\d+):/m.exec(passwd)?.[1]);
+      assert.deepEqual([fs.statSync(stateFile).uid, fs.statSync(stateFile).mode & 0o777], [uid, 0o600]);
     });
   });
 
