@@ -16,7 +16,9 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  visit,
   type Node,
+  type Scalar,
   type ScalarTag,
   type Tags,
 } from 'yaml';
@@ -115,7 +117,7 @@ export function parseYamlText(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   const json = isJson(text);
   const doc = json
-    ? parseDocument(text, { lineCounter: lines, schema: 'json', prettyErrors: false })
+    ? parseDocument(text, { lineCounter: lines, schema: 'json', prettyErrors: false, uniqueKeys: false })
     : parseDocument(text, {
         lineCounter: lines,
         version: '1.1',
@@ -123,18 +125,53 @@ export function parseYamlText(text: string, file: string): YamlSource {
         customTags: ansibleTags,
         merge: true,
         prettyErrors: false,
+        uniqueKeys: false,
       });
   const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')];
   if (problems.length) {
     const err = problems[0];
-    const lp = err.linePos?.[0] ?? lines.linePos(err.pos[0]);
+    // yaml notices a bad line at the end of the line before it: point at the bad line instead.
+    let off = err.pos[0];
+    const rest = /^[ \t]*\r?\n[ \t]*/.exec(text.slice(off));
+    if (rest && off + rest[0].length < text.length) off += rest[0].length;
+    const lp = lines.linePos(off);
     let hint = 'fix the YAML syntax at that place (indentation, a missing ":" or closing bracket/quote)';
-    if (err.code === 'DUPLICATE_KEY') hint = 'each key may appear once in a mapping: remove or merge the duplicate';
-    else if (/vault/i.test(err.message)) hint = 'put the secret in a 0600 vars file or pass it with -e @file instead';
+    if (/vault/i.test(err.message)) hint = 'put the secret in a 0600 vars file or pass it with -e @file instead';
     else if (err.code === 'TAG_RESOLVE_FAILED') hint = 'remove the tag; only standard YAML tags and !unsafe are understood';
     throw new InputError(err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''), { file, line: lp.line, col: lp.col }, hint);
   }
+  const dup = duplicateKey(doc);
+  if (dup) {
+    const first = lines.linePos(dup.first.range![0]);
+    const lp = lines.linePos(dup.again.range![0]);
+    throw new InputError(
+      `duplicate key '${String(dup.again.value)}' (first at line ${first.line})`,
+      { file, line: lp.line, col: lp.col },
+      'each key may appear once in a mapping: remove or merge the duplicate',
+    );
+  }
   return { file, doc, lines, json };
+}
+
+/** The first scalar key that appears twice in one mapping (checked here to point at the second one). */
+function duplicateKey(doc: Document): { first: Scalar; again: Scalar } | undefined {
+  let found: { first: Scalar; again: Scalar } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Map<unknown, Scalar>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || isMergeKey(pair.key)) continue;
+        const prev = seen.get(pair.key.value);
+        if (prev) {
+          found = { first: prev, again: pair.key };
+          return visit.BREAK;
+        }
+        seen.set(pair.key.value, pair.key);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Read and parse a data file; unreadable files become InputErrors too. */
