@@ -57,6 +57,7 @@ export function createAptProxy(allowed: Set<string>, log: (line: string) => void
       (ures) => {
         log(`${ures.statusCode} ${req.method} ${req.url}`);
         res.writeHead(ures.statusCode ?? 502, strip(ures.headers));
+        ures.on('error', () => res.destroy()); // upstream cut the body short
         ures.pipe(res);
       },
     );
@@ -66,6 +67,8 @@ export function createAptProxy(allowed: Set<string>, log: (line: string) => void
       else res.destroy();
     });
     res.on('close', () => up.destroy());
+    res.on('error', () => up.destroy());
+    req.on('error', () => up.destroy()); // the client went away
     req.pipe(up);
   });
   server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
@@ -83,6 +86,8 @@ async function main(): Promise<void> {
   const allowed = new Set(mirrorHostPorts(readAptSources()));
   if (allowed.size === 0) throw new Error('no plain-HTTP apt mirror in /etc/apt sources');
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  // One bad connection must not take the proxy down for every host.
+  process.on('uncaughtException', (e) => log(`error (kept running): ${e.stack ?? e.message}`));
   const server = createAptProxy(allowed, log);
   server.listen(Number(port), ip, () => log(`listening on ${ip}:${port}, forwarding to ${allowed.size} mirror host(s)`));
   const bye = () => {

@@ -102,13 +102,26 @@ async function prepareUpper(rec: HostRecord, seeds: SeedFiles[]): Promise<void> 
   for (const seed of seeds) await seed(upper, rec.index, seedHelpers(upper, lowers));
 }
 
+let devTemplateJob: Promise<void> | null = null;
+/** The template of a host's /dev (made once per run; runDir goes away with `down`). */
+async function ensureDevTemplate(): Promise<string> {
+  const dir = runPath('dev-template');
+  while (!fs.existsSync(dir)) {
+    devTemplateJob ??= runOk('/bin/sh', [script('dev-template.sh'), dir])
+      .then(() => {})
+      .finally(() => (devTemplateJob = null));
+    await devTemplateJob;
+  }
+  return dir;
+}
+
 /** Start the host's systemd; records the unshare process and the host's PID 1. */
 async function launch(rec: HostRecord): Promise<void> {
   fs.writeFileSync(path.join(rec.dir, 'console.log'), '');
   ensureCgroup(rec.cgroup);
   const args = [
     rec.netns, rec.cgroup, rec.name, lowerDirs(rec.layer), path.join(rec.dir, 'upper'), path.join(rec.dir, 'work'),
-    path.join(rec.dir, 'merged'), path.join(rec.dir, 'console.log'),
+    path.join(rec.dir, 'merged'), path.join(rec.dir, 'console.log'), await ensureDevTemplate(),
   ];
   const launchLog = path.join(rec.dir, 'launch.log');
   const unshare = spawnDetached(script('host-launch.sh'), args, launchLog, `host-init.sh ${rec.name} `);
@@ -169,10 +182,18 @@ function sshBanner(ip: string): Promise<boolean> {
   });
 }
 
-/** Wait until systemd finished booting and sshd answers. */
+/** Wait until systemd finished booting and sshd answers (both watched at once). */
 async function waitBooted(rec: HostRecord, timeoutMs: number): Promise<{ state: string; failed: string[] }> {
   const until = Date.now() + timeoutMs;
   const init = rec.init!;
+  const sshUp = (async () => {
+    while (!(await sshBanner(rec.ip))) {
+      if (Date.now() > until) throw new Error(`${rec.name}: sshd does not answer on ${rec.ip}:22`);
+      if (!isAlive(init)) return;
+      await sleep(50);
+    }
+  })();
+  sshUp.catch(() => {}); // awaited below; not unhandled if the boot fails first
   const busSocket = `/proc/${init.pid}/root/run/systemd/private`;
   while (!fs.existsSync(busSocket)) {
     if (!isAlive(init)) throw new Error(`${rec.name}: systemd exited during boot; see ${rec.dir}/console.log`);
@@ -190,10 +211,7 @@ async function waitBooted(rec: HostRecord, timeoutMs: number): Promise<{ state: 
       throw new Error(`${rec.name}: system state '${state}' (${r.stderr.trim()}); failed: ${failed.join(', ')}\n${j.stdout}`);
     }
   }
-  while (!(await sshBanner(rec.ip))) {
-    if (Date.now() > until) throw new Error(`${rec.name}: sshd does not answer on ${rec.ip}:22`);
-    await sleep(50);
-  }
+  await sshUp;
   return { state, failed };
 }
 
@@ -204,11 +222,21 @@ function info(rec: HostRecord, booted: { state: string; failed: string[] }): Hos
   };
 }
 
+/** Phase timings on stderr when MSS_WORLD_DEBUG is set. */
+function phase(name: string, t0: number, what: string): void {
+  if (process.env.MSS_WORLD_DEBUG) process.stderr.write(`[world] ${name}: ${what} at ${Date.now() - t0} ms\n`);
+}
+
 async function bootOne(rec: HostRecord, seeds: SeedFiles[], timeoutMs: number, log: (m: string) => void): Promise<HostInfo> {
+  const t0 = Date.now();
   await prepareUpper(rec, seeds);
+  phase(rec.name, t0, 'upper seeded');
   await runOk('/bin/sh', [script('host-net.sh'), 'up', rec.netns, rec.veth, `${rec.ip}/${WORLD.prefixLen}`, WORLD.bridge]);
+  phase(rec.name, t0, 'network up');
   await launch(rec);
+  phase(rec.name, t0, 'systemd started');
   const booted = await waitBooted(loadState().hosts[rec.name]!, timeoutMs);
+  phase(rec.name, t0, `booted (${booted.state})`);
   if (booted.state === 'degraded') log(`${rec.name}: degraded; failed units: ${booted.failed.join(', ')}`);
   return info(rec, booted);
 }
