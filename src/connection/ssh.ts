@@ -13,8 +13,13 @@ import { HostKeyCheck } from './host-key.js';
 import { shJoin } from './quote.js';
 import type { ConnectSpec, Connection, ExecOptions, ExecResult } from './types.js';
 
-/** Channels open at once on one connection; below OpenSSH's default MaxSessions (10). */
-const MAX_CHANNELS = 8;
+/**
+ * Channels open at once on one connection. OpenSSH's default MaxSessions is 10, and sshd frees a
+ * session slot a little after the channel closes, so stay well below it (and retry, see below).
+ */
+const MAX_CHANNELS = 5;
+/** Retries of a refused channel open (the command never started, so retrying is safe). */
+const OPEN_RETRIES = 20;
 /** Identity files ssh tries when none is configured. */
 const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
@@ -96,6 +101,9 @@ function describeConnectError(spec: ConnectSpec, e: unknown, tried: string[]): s
   return `cannot connect to ${where}: ${reason}`;
 }
 
+/** sshd said no to a channel (MaxSessions reached for a moment). */
+class ChannelOpenRefused extends UnreachableError {}
+
 export class SshConnection implements Connection {
   readonly name: string;
   /** Non-fatal things the user should hear about (e.g. "Permanently added ... to known_hosts"). */
@@ -164,13 +172,24 @@ export class SshConnection implements Connection {
     await this.slots.take();
     let res: ExecResult;
     try {
-      res = await this.runChannel(line, opts);
+      res = await this.runChannelRetrying(line, opts);
     } finally {
       this.slots.give();
     }
     const refused = becomeFailure(this.name, res, copts);
     if (refused) throw refused;
     return res;
+  }
+
+  private async runChannelRetrying(line: string, opts: ExecOptions): Promise<ExecResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.runChannel(line, opts);
+      } catch (e) {
+        if (!(e instanceof ChannelOpenRefused) || attempt >= OPEN_RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+      }
+    }
   }
 
   private async runChannel(line: string, opts: ExecOptions): Promise<ExecResult> {
@@ -202,7 +221,9 @@ export class SshConnection implements Connection {
       });
     } catch (e) {
       if (this.lost) throw new UnreachableError(`${this.name}: ${this.lost}`);
-      throw new UnreachableError(`${this.name}: could not open an SSH channel: ${(e as Error).message}`);
+      const msg = (e as Error).message;
+      if (/Channel open failure/i.test(msg)) throw new ChannelOpenRefused(`${this.name}: sshd refused a new channel: ${msg}`);
+      throw new UnreachableError(`${this.name}: could not open an SSH channel: ${msg}`);
     } finally {
       if (fallback) clearTimeout(fallback);
     }
