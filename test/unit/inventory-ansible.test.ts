@@ -17,6 +17,7 @@ import {
   PATTERN_CASES,
   PATTERNS_GOLDEN,
   patternOrderIsStable,
+  pool,
   readJson,
   type PatternGolden,
 } from './inventory-golden.js';
@@ -36,15 +37,17 @@ describe('inventory vs real Ansible (ansible-inventory, ansible --list-hosts)', 
   });
 
   for (const fx of [...new Set(HOST_CASES.map((c) => c.fixture))]) {
-    it(`${fx}: ansible-inventory --host prints the golden JSON, and so do we`, () => {
+    it(`${fx}: ansible-inventory --host prints the golden JSON, and so do we`, async () => {
       const inv = loadInventory(fixture(fx, 'inventory.yml'));
       const golden: Record<string, Record<string, string>> = record ? {} : readJson(HOSTS_GOLDEN(fx));
       let compared = 0;
       for (const c of HOST_CASES.filter((x) => x.fixture === fx)) {
         const extra = parseExtraVars(c.extra, fixture(fx));
         if (record) golden[c.label] = {};
-        for (const host of inv.hosts.keys()) {
-          const theirs = ansibleHostJson(fx, host, c.extra);
+        const hosts = [...inv.hosts.keys()];
+        const outputs = await pool(hosts.map((h) => () => ansibleHostJson(fx, h, c.extra)));
+        for (const [i, host] of hosts.entries()) {
+          const theirs = outputs[i];
           if (record) golden[c.label][host] = theirs;
           assert.equal(theirs, golden[c.label][host], `golden of ${fx}/${c.label}/${host} is stale (RECORD_GOLDEN=1)`);
           assert.equal(inventoryHostJson(inv, host, extra), theirs, `${fx} ${c.label} host ${host}`);
@@ -56,12 +59,13 @@ describe('inventory vs real Ansible (ansible-inventory, ansible --list-hosts)', 
     });
   }
 
-  it('host patterns and --limit select what ansible --list-hosts selects', () => {
+  it('host patterns and --limit select what ansible --list-hosts selects', async () => {
     const inv = loadInventory(fixture('patterns', 'inventory.yml'));
     const golden = new Map((record ? [] : readJson<PatternGolden[]>(PATTERNS_GOLDEN)).map((g) => [caseKey(g), g]));
     const recorded: PatternGolden[] = [];
-    for (const c of PATTERN_CASES) {
-      const theirs = ansibleListHosts(c);
+    const results = await pool(PATTERN_CASES.map((c) => () => ansibleListHosts(c)));
+    for (const [i, c] of PATTERN_CASES.entries()) {
+      const theirs = results[i];
       recorded.push(theirs);
       const stable = patternOrderIsStable(inv, c);
       const g = golden.get(caseKey(c));

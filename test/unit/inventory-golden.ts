@@ -4,8 +4,9 @@
 // inventory-ansible.test.ts re-runs Ansible to prove the golden files are still what it prints
 // (RECORD_GOLDEN=1 rewrites them).
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Inventory } from '../../src/inventory/index.js';
@@ -88,22 +89,44 @@ export function hasAnsible(): boolean {
   }
 }
 
+function run(cmd: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd, env: { ...process.env, ANSIBLE_NOCOLOR: '1' } }, (err, stdout, stderr) =>
+      resolve({ stdout, stderr, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }),
+    );
+  });
+}
+
+/** Run jobs with at most `n` at a time (Ansible takes about a second of CPU to start). */
+export async function pool<T>(jobs: Array<() => Promise<T>>, n = Math.max(2, os.cpus().length)): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: n }, worker));
+  return out;
+}
+
 /** What `ansible-inventory -i <inventory> --host <host> -e ...` prints (run from the fixture directory). */
-export function ansibleHostJson(fx: string, host: string, extra: string[]): string {
+export async function ansibleHostJson(fx: string, host: string, extra: string[]): Promise<string> {
   const args = ['-i', fixture(fx, 'inventory.yml'), '--host', host];
   for (const e of extra) args.push('-e', e);
-  return execFileSync('ansible-inventory', args, { cwd: fixture(fx), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ANSIBLE_NOCOLOR: '1' } })
-    .toString()
-    .trimEnd();
+  const r = await run('ansible-inventory', args, fixture(fx));
+  if (r.code !== 0) throw new Error(`ansible-inventory --host ${host} failed: ${r.stderr}`);
+  return r.stdout.trimEnd();
 }
 
 /** What `ansible <pattern> --list-hosts [--limit ...]` selects, and whether it warned about no match. */
-export function ansibleListHosts(c: PatternCase): PatternGolden {
+export async function ansibleListHosts(c: PatternCase): Promise<PatternGolden> {
   const args = ['-i', fixture('patterns', 'inventory.yml'), c.pattern, '--list-hosts'];
   if (c.limit !== undefined) args.push('--limit', c.limit);
-  const r = spawnSync('ansible', args, { cwd: fixture('patterns'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ANSIBLE_NOCOLOR: '1' } });
-  const stdout = r.stdout.toString();
-  const all = stdout + r.stderr.toString();
+  const r = await run('ansible', args, fixture('patterns'));
+  const stdout = r.stdout;
+  const all = stdout + r.stderr;
   const hosts = stdout
     .split('\n')
     .filter((l) => l.startsWith('    '))
