@@ -7,8 +7,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { WORLD, runPath } from './config.js';
-import { issueServerCert } from './pki.js';
-import { ensureWorldCa } from './pki.js';
+import { ensureWorldCa, issueServerCert } from './pki.js';
 import { run, spawnDaemon, stopDaemon, tailFile, waitUntil } from './services-proc.js';
 
 export interface S3Options {
@@ -160,8 +159,9 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
   const fsid = crypto.randomUUID();
   await fsp.writeFile(conf, cephConf(dir, fsid, o, cert));
   const C = ['-c', conf];
+  // Some answers carry cephx keys (auth get-or-create): never quoted in errors.
   const ceph = (args: string[], input?: string) =>
-    run(['ceph', ...C, '--connect-timeout', '20', ...args], { netns: ns, input, timeoutMs: 60_000 });
+    run(['ceph', ...C, '--connect-timeout', '20', ...args], { netns: ns, input, timeoutMs: 60_000, secretOutput: true });
   const keyring = path.join(dir, 'keyring');
 
   try {
@@ -178,7 +178,7 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
 
     // One OSD on memstore; its cephx secret travels on stdin, its key goes into the shared keyring.
     const osdUuid = crypto.randomUUID();
-    const secret = (await run(['ceph-authtool', '--gen-print-key'])).stdout.trim();
+    const secret = (await run(['ceph-authtool', '--gen-print-key'], { secretOutput: true })).stdout.trim();
     const osdId = (await ceph(['osd', 'new', osdUuid, '-i', '-'], JSON.stringify({ cephx_secret: secret }))).stdout.trim();
     if (!/^\d+$/.test(osdId)) throw new Error(`unexpected osd id from 'ceph osd new': ${osdId}`);
     await fsp.mkdir(path.join(dir, `osd-${osdId}`));
@@ -226,7 +226,7 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
 /** The user with the fixed keys. Keys go in through `metadata put` on stdin, never in argv. */
 async function createTestUser(dir: string, ns?: string): Promise<void> {
   const admin = (args: string[], input?: string) =>
-    run(['radosgw-admin', '-c', path.join(dir, 'ceph.conf'), ...args], { netns: ns, input, timeoutMs: 60_000 });
+    run(['radosgw-admin', '-c', path.join(dir, 'ceph.conf'), ...args], { netns: ns, input, timeoutMs: 60_000, secretOutput: true });
   await admin(['user', 'create', `--uid=${S3_USER}`, '--display-name=World test user']);
   const meta = JSON.parse((await admin(['metadata', 'get', `user:${S3_USER}`])).stdout) as {
     data: { keys: { user: string; access_key: string; secret_key: string }[] };

@@ -17,6 +17,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Do not throw on a non-zero exit. */
   allowFail?: boolean;
+  /** stdout may hold keys: never quote it in an error. */
+  secretOutput?: boolean;
 }
 
 export interface RunResult {
@@ -36,12 +38,12 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     const child = spawn(full[0], full.slice(1), {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -52,12 +54,16 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
       const res = { code: code ?? 128, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
       if (res.code !== 0 && !opts.allowFail) {
         const why = signal ? `killed by ${signal}` : `exit ${res.code}`;
-        reject(new Error(`${argv.slice(0, 3).join(' ')} failed (${why}): ${tail(res.stderr || res.stdout, 1500)}`));
+        const out = res.stderr || (opts.secretOutput ? '(stdout withheld)' : res.stdout);
+        reject(new Error(`${argv.slice(0, 3).join(' ')} failed (${why}): ${tail(out, 1500)}`));
       } else {
         resolve(res);
       }
     });
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // a program may exit without reading its input
+      child.stdin.end(opts.input);
+    }
   });
 }
 
