@@ -1,6 +1,7 @@
 // Local transport (localhost / ansible_connection=local): the same argv the ssh transport sends,
 // run here through zx with /bin/sh and our own quoting.
 
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { $ } from 'zx';
 import { becomeFailure, commandArgv, currentUser, signalExitCode, TIMEOUT_KILL_AFTER_S, type CommandOptions } from './command.js';
 import { shq } from './quote.js';
@@ -9,6 +10,16 @@ import type { Connection, ExecOptions, ExecResult } from './types.js';
 export interface LocalOptions {
   become?: boolean;
   becomeUser?: string;
+}
+
+/**
+ * spawn for zx: a command may exit without reading its stdin; writing to it then fails with EPIPE,
+ * which would be an uncaught error. It only means "not read", so it is ignored.
+ */
+function spawnIgnoringEpipe(cmd: string, args: readonly string[], opts: SpawnOptions) {
+  const child = spawn(cmd, args, opts);
+  child.stdin?.on('error', () => {});
+  return child;
 }
 
 export class LocalConnection implements Connection {
@@ -50,6 +61,7 @@ export class LocalConnection implements Connection {
       // timeout(1) in argv ends the command; this only catches a wrapper that hangs.
       timeout: opts.timeoutMs === undefined ? undefined : opts.timeoutMs + (TIMEOUT_KILL_AFTER_S + 5) * 1000,
       killSignal: 'SIGKILL',
+      spawn: spawnIgnoringEpipe as typeof spawn,
     })`${argv}`;
     const out = await run;
     const stdout = out.stdout;

@@ -223,6 +223,8 @@ describe('e2e: connection over a real sshd', function () {
       const sum = crypto.createHash('sha256').update(bin).digest('hex');
       assert.equal((await c.exec('sha256sum', { stdin: bin })).stdout.split(' ')[0], sum);
       assert.equal((await c.exec('cat; echo eof')).stdout, 'eof\n', 'no stdin given: EOF at once');
+      assert.equal((await c.exec('exit 0', { stdin: Buffer.alloc(4 << 20) })).code, 0, 'unread stdin is fine');
+      assert.equal((await c.exec('echo still')).stdout, 'still\n');
     });
   });
 
