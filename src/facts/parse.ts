@@ -167,6 +167,7 @@ export function parseFacts(output: string): Facts {
     systemd: sysd.run_systemd_system === 'yes' && (sysd.pid1_comm === undefined || sysd.pid1_comm === '' || sysd.pid1_comm === 'systemd'),
     uid: Number(uidText),
     addresses: parseAddresses(s.get('addresses')),
+    nameservers: (s.get('resolv') ?? []).map((l) => l.trim()).filter(Boolean),
   };
   const tool = distro.pkg_mgr === 'apt' ? 'apt-get' : 'dnf';
   if (!cmds[tool]) facts.warnings = [`${tool} not found on the host: package tasks will fail`];

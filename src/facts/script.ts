@@ -57,5 +57,8 @@ sec addresses
 if command -v ip >/dev/null 2>&1; then ip -o addr show 2>/dev/null
 else printf 'hostname-I=%s\n' "$(hostname -I 2>/dev/null)"; fi
 
+sec resolv
+if [ -r "$r/etc/resolv.conf" ]; then sed -n -e 's/^[[:space:]]*nameserver[[:space:]][[:space:]]*\([^[:space:]#]*\).*/\1/p' "$r/etc/resolv.conf"; fi
+
 sec end
 `;

@@ -24,6 +24,8 @@ export interface Facts {
   uid: number;
   /** IPv4/IPv6 addresses of the host's interfaces (without loopback and link-local). */
   addresses: string[];
+  /** Nameservers from /etc/resolv.conf (the default resolver for nginx's proxy_pass by name). */
+  nameservers: string[];
   /** Oddities that do not stop the run (e.g. the package manager is missing). */
   warnings?: string[];
 }

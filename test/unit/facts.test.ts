@@ -269,3 +269,16 @@ describe('facts: the real script, run with sh on this machine', function () {
     assert.throws(() => parseFacts(run('/bin/sh', { MSS_FACTS_ROOT: root })), new RegExp(`unsupported OS: CentOS Linux 7 \\(Core\\) \\(${SUPPORTED.replace(/[./]/g, '\\$&')}\\)`));
   });
 });
+
+describe('facts: nameservers', () => {
+  it('reads the nameservers of /etc/resolv.conf for the nginx resolver default', async () => {
+    const { parseFacts } = await import('../../src/facts/gather.js');
+    const out = [
+      '@@mss-facts os-release', 'ID=debian', 'VERSION_ID="12"', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"',
+      '@@mss-facts hostname', 'h1', '@@mss-facts uid', '0',
+      '@@mss-facts resolv', '10.231.0.1', 'fd00::53',
+      '@@mss-facts end', '',
+    ].join('\n');
+    assert.deepEqual(parseFacts(out).nameservers, ['10.231.0.1', 'fd00::53']);
+  });
+});
