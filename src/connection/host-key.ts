@@ -82,8 +82,14 @@ export class HostKeyCheck {
             this.problem = `Host key verification failed for ${this.where()}: accept-new has no known_hosts file to write to.`;
             return false;
           }
-          if (appendKnownHost(file, this.hostName, key)) {
-            this.notices.push(`Permanently added ${this.hostName} (${fp}) to ${file}.`);
+          try {
+            if (appendKnownHost(file, this.hostName, key)) {
+              this.notices.push(`Permanently added ${this.hostName} (${fp}) to ${file}.`);
+            }
+          } catch (e) {
+            // Thrown inside ssh2's handshake this would be lost; refuse with the reason instead.
+            this.problem = `Host key verification failed for ${this.where()}: cannot record its ${fp} in ${file}: ${(e as Error).message}`;
+            return false;
           }
           return true;
         }

@@ -48,8 +48,9 @@ export function loadKnownHosts(files: readonly string[]): KnownHostEntry[] {
     try {
       text = fs.readFileSync(f, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      throw new Error(`cannot read known_hosts file ${f}: ${(e as Error).message}`);
     }
     all.push(...parseKnownHosts(text, f));
   }

@@ -125,7 +125,12 @@ export class SshConnection implements Connection {
 
   /** Open the connection (host key check + auth) or throw UnreachableError saying why. */
   static async open(spec: ConnectSpec): Promise<SshConnection> {
-    const hostKey = new HostKeyCheck(spec);
+    let hostKey: HostKeyCheck;
+    try {
+      hostKey = new HostKeyCheck(spec);
+    } catch (e) {
+      throw new UnreachableError(`${spec.name}: ${(e as Error).message}`);
+    }
     const { methods, tried } = authMethods(spec);
     if (methods.length === 0) {
       throw new UnreachableError(

@@ -171,6 +171,13 @@ describe('HostKeyCheck policies and messages', () => {
     assert.equal(new HostKeyCheck(spec('strict', [f1])).verify(keys.a!.blob), true, 'strict accepts it next time');
   });
 
+  it('accept-new: a known_hosts file that cannot be written refuses with the reason', () => {
+    const blocker = kh('');
+    const c = new HostKeyCheck(spec('accept-new', [path.join(blocker, 'known_hosts')])); // parent is a file
+    assert.equal(c.verify(keys.a!.blob), false);
+    assert.match(c.problem!, /cannot record its ED25519 key SHA256:.* in .*known_hosts: /);
+  });
+
   it('revoked keys are refused under every policy but off', () => {
     const f = kh(`@revoked * ${pub('a')}\n`);
     for (const policy of ['strict', 'accept-new'] as const) {
