@@ -12,10 +12,11 @@ import { ensureWorldCa, issueServerCert } from '../world/pki.js';
 import { CA_TRUST_NAME, seedCaTrust } from '../world/pki-trust.js';
 import { S3Service, bucketHost, publicReadPolicy, s3Status, s3cmdConfig, startS3, stopS3 } from '../world/s3.js';
 import { PebbleService, pebbleIntermediate, pebbleIssuingRoot, startPebble, stopPebble } from '../world/pebble.js';
-import { MISSKEY_PATHS, MISSKEY_RELEASES, MisskeyLine, MisskeyState, seedMisskey } from '../world/misskey-seed.js';
+import { MISSKEY_PATHS, MISSKEY_RELEASES, MisskeyLine, MisskeyState, defaultYml, seedMisskey, standinSourceDir } from '../world/misskey-seed.js';
 import { isAlive, run, runningDaemons, spawnDaemon, stopDaemon, tailFile, waitUntil } from '../world/services-proc.js';
 import { TestNetns, createTestNetns } from '../world/services-testns.js';
 import { buildLayers, layerInfo } from '../world/layers.js';
+import YAML from 'yaml';
 
 const TEST_DIR = runPath(`services-test-${process.pid}`);
 const NETNS = `msssvc-${process.pid}`;
@@ -62,13 +63,20 @@ describe('world services', function () {
     ns = await createTestNetns(NETNS, path.join(TEST_DIR, 'netns'), [`${GW}/24`]);
     // The world's DNS answers *.world.test with the gateway; the site name points at the "host".
     await ns.startDns(GW, { [`world.${WORLD.tld}`]: GW, [SITE]: SITE_IP });
-    // Once per run, as the world does: S3 takes ~15 s, Pebble ~1 s.
-    this.timeout(180_000);
-    [s3, pebble] = await Promise.all([
-      startS3({ bindIp: GW, dir: path.join(TEST_DIR, 's3'), netns: ns.name }),
-      startPebble({ bindIp: GW, dnsServer: `${GW}:53`, dir: path.join(TEST_DIR, 'pebble'), netns: ns.name }),
-    ]);
   });
+
+  /** S3 and Pebble, started once (on first need) as the world does: S3 takes ~15 s, Pebble ~1 s. */
+  let started: Promise<void> | undefined;
+  function needServices(this: Mocha.Context): Promise<void> {
+    this.timeout(180_000);
+    started ??= (async () => {
+      [s3, pebble] = await Promise.all([
+        startS3({ bindIp: GW, dir: path.join(TEST_DIR, 's3'), netns: ns.name }),
+        startPebble({ bindIp: GW, dnsServer: `${GW}:53`, dir: path.join(TEST_DIR, 'pebble'), netns: ns.name }),
+      ]);
+    })();
+    return started;
+  }
 
   after(async function () {
     this.timeout(60_000);
@@ -132,6 +140,7 @@ describe('world services', function () {
     const s3cmd = (args: string[], cfg = s3cfg) => ns.run(['s3cmd', '-c', cfg, ...args], { dns: true, timeoutMs: 60_000 });
 
     before(async function () {
+      await needServices.call(this);
       s3cfg = path.join(TEST_DIR, 's3cfg');
       fs.writeFileSync(s3cfg, s3cmdConfig({ caFile: s3.caFile }), { mode: 0o600 });
     });
@@ -194,6 +203,7 @@ describe('world services', function () {
     const nginxDir = path.join(TEST_DIR, 'nginx');
     const le = path.join(TEST_DIR, 'letsencrypt');
 
+    before(needServices);
     after(async function () {
       await stopDaemon(path.join(nginxDir, 'pids', 'nginx.pid'));
     });
@@ -293,6 +303,7 @@ describe('world services', function () {
     }
 
     before(async function () {
+      await needServices.call(this);
       this.timeout(900_000); // builds the host layers only if the cache lacks them
       await buildLayers();
       lowers = [layerInfo('pkgs').dir, layerInfo('base').dir];
@@ -440,6 +451,27 @@ describe('world services', function () {
         const p = JSON.parse(fs.readFileSync(path.join(up, MISSKEY_PATHS.packageJson), 'utf8'));
         assert.deepEqual([p.name, p.version], [MISSKEY_RELEASES[l].name, MISSKEY_RELEASES[l].version]);
         assert.doesNotMatch(fs.readFileSync(path.join(up, MISSKEY_PATHS.defaultYml), 'utf8'), /^drive:/m);
+      }
+    });
+
+    it('reads default.yml as edited by the yaml library exactly as the yaml library does', async function () {
+      const doc = YAML.parseDocument(defaultYml('v10', 'h1.test'));
+      doc.set('drive', {
+        storage: 'minio', bucket: 'mss-media', prefix: 'drive', baseUrl: 'https://s3.h1.test/mss-media/drive',
+        config: {
+          endPoint: 's3.world.test', region: 'us-east-1', useSSL: true, accessKey: 'MSSWORLDTESTACCESS01',
+          secretKey: `a: b #c it's "q" +/= \\ end`, useProxy: false, setPublicRead: false, s3ForcePathStyle: true, port: 443,
+        },
+      });
+      doc.set('description', 'a long sentence with spaces that the yaml library folds onto more than one line when it is wider than eighty columns');
+      doc.set('ids', ['a', 'b c', 3]);
+      const text = doc.toString();
+      const py = 'import sys,json; sys.path.insert(0, sys.argv[1]); from standin import parse_yaml; print(json.dumps(parse_yaml(sys.stdin.read())))';
+      const r = await run(['/usr/bin/python3', '-c', py, standinSourceDir()], { input: text });
+      assert.deepEqual(JSON.parse(r.stdout), YAML.parse(text));
+      for (const v of ['v11', 'v12'] as MisskeyLine[]) {
+        const t = defaultYml(v, 'h1.test');
+        assert.deepEqual(JSON.parse((await run(['/usr/bin/python3', '-c', py, standinSourceDir()], { input: t })).stdout), YAML.parse(t));
       }
     });
 

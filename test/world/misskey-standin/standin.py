@@ -149,6 +149,12 @@ def parse_yaml(text):
             rest = m.group(2)
             pos[0] += 1
             if rest:
+                # A long scalar may continue on more-indented lines (folded with spaces).
+                while pos[0] < len(lines) and lines[pos[0]][0] > indent:
+                    if _KEY.match(lines[pos[0]][1]):
+                        raise YamlError('line %d: mapping values are not allowed here' % lines[pos[0]][2])
+                    rest += ' ' + lines[pos[0]][1]
+                    pos[0] += 1
                 out[key] = _scalar(rest, n)
             elif pos[0] < len(lines) and lines[pos[0]][0] > indent:
                 out[key] = block(lines[pos[0]][0])
