@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WORLD, runPath } from '../world/config.js';
+import os from 'node:os';
 import { worldOrSkip } from '../world/e2e.js';
+import { mirrorHostPorts, parseDeb822, parseOneLine } from '../world/apt-sources.js';
+import { refusal } from '../world/apt-proxy.js';
+import { knownHostsLine } from '../world/keys.js';
+import { withLock } from '../world/lock.js';
+import { dnsmasqConfig } from '../world/network.js';
+import { resolveDir, seedHelpers } from '../world/seed.js';
 import { listWorldCgroups } from '../world/cgroup.js';
 import { mountsUnder } from '../world/fsutil.js';
 import { inventoryYaml } from '../world/inventory.js';
@@ -47,6 +54,96 @@ async function nginxPids(world: World, name: string): Promise<{ master: string; 
   const workers = (await world.hostExec(name, `pgrep -P ${master}`)).stdout.trim().split('\n').filter(Boolean).sort();
   return { master, workers };
 }
+
+describe('test world: parts that need no world', function () {
+  it('reads mirrors from deb822 and one-line apt sources, skipping disabled and deb-src entries', function () {
+    const deb822 = [
+      '# a comment', 'Types: deb', 'URIs: http://mirror.invalid/debian', 'Suites: bookworm bookworm-updates', 'Components: main', '',
+      'Types: deb', 'URIs: http://security.invalid/debian-security', 'Suites: bookworm-security', '',
+      'Types: deb', 'Enabled: no', 'URIs: http://off.invalid/debian', 'Suites: bookworm', '',
+      'Types: deb-src', 'URIs: http://src.invalid/debian', 'Suites: bookworm', '',
+    ].join('\n');
+    const a = parseDeb822(deb822, 'x.sources');
+    assert.deepEqual(a.map((s) => s.uri), ['http://mirror.invalid/debian', 'http://security.invalid/debian-security']);
+    assert.deepEqual(a[0]!.suites, ['bookworm', 'bookworm-updates']);
+    const b = parseOneLine('deb [signed-by=/k.gpg] http://one.invalid:8080/debian bookworm main\n# deb http://no.invalid/ x y\ndeb https://tls.invalid/ bookworm main\n');
+    assert.deepEqual(b.map((s) => s.uri), ['http://one.invalid:8080/debian', 'https://tls.invalid/']);
+    assert.deepEqual(mirrorHostPorts([...a, ...b]), ['mirror.invalid:80', 'one.invalid:8080', 'security.invalid:80']);
+  });
+
+  it('apt proxy policy: GET/HEAD to a mirror host only', function () {
+    const allowed = new Set(['mirror.invalid:80']);
+    assert.equal(refusal('GET', 'http://mirror.invalid/debian/dists/bookworm/InRelease', allowed), null);
+    assert.equal(refusal('HEAD', 'http://mirror.invalid:80/x', allowed), null);
+    assert.match(refusal('POST', 'http://mirror.invalid/x', allowed)!, /method POST/);
+    assert.match(refusal('GET', 'http://other.invalid/x', allowed)!, /not an apt mirror/);
+    assert.match(refusal('GET', 'http://mirror.invalid:8080/x', allowed)!, /not an apt mirror/);
+    assert.match(refusal('GET', 'https://mirror.invalid/x', allowed)!, /scheme/);
+    assert.match(refusal('GET', '/relative', allowed)!, /absolute/);
+    assert.match(refusal('GET', 'http://u:p@mirror.invalid/x', allowed)!, /credentials/);
+  });
+
+  it('dnsmasq answers world names only and never forwards', function () {
+    const conf = dnsmasqConfig(3);
+    assert.match(conf, /^no-resolv$/m);
+    assert.doesNotMatch(conf, /^server=/m);
+    assert.match(conf, /^address=\/world\.test\/10\.231\.0\.1$/m);
+    assert.match(conf, /^address=\/h3\.test\/10\.231\.0\.13$/m);
+    assert.doesNotMatch(conf, /h4\.test/);
+  });
+
+  it('known_hosts lines carry the address and the names of a host', function () {
+    assert.equal(knownHostsLine(2, 'h2', 'ssh-ed25519 AAAAKEY root@h2\n'), '10.231.0.12,h2,h2.test ssh-ed25519 AAAAKEY');
+  });
+
+  it('seeds files through layer symlinks, with directory modes taken from the layers', function () {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mss-seed-'));
+    try {
+      const lower = path.join(tmp, 'lower');
+      const upper = path.join(tmp, 'upper');
+      fs.mkdirSync(path.join(lower, 'usr/lib/systemd'), { recursive: true });
+      fs.mkdirSync(path.join(lower, 'root'), { mode: 0o700 });
+      fs.chmodSync(path.join(lower, 'root'), 0o700);
+      fs.mkdirSync(path.join(lower, 'etc'));
+      fs.symlinkSync('usr/lib', path.join(lower, 'lib'));
+      fs.symlinkSync('/usr/lib/systemd', path.join(lower, 'etc/sd'));
+      fs.mkdirSync(upper);
+      assert.equal(resolveDir([upper, lower], '/lib/systemd/system'), '/usr/lib/systemd/system');
+      assert.equal(resolveDir([upper, lower], '/etc/sd/x'), '/usr/lib/systemd/x');
+      const h = seedHelpers(upper, [lower]);
+      h.writeFile('/lib/systemd/system/a.service', '[Unit]\n');
+      h.writeFile('/root/.ssh/authorized_keys', 'k\n', { mode: 0o600 });
+      assert.equal(fs.readFileSync(path.join(upper, 'usr/lib/systemd/system/a.service'), 'utf8'), '[Unit]\n');
+      assert.equal(fs.existsSync(path.join(upper, 'lib')), false, 'the symlink is not shadowed by a directory');
+      assert.equal(fs.statSync(path.join(upper, 'root')).mode & 0o777, 0o700);
+      assert.equal(fs.statSync(path.join(upper, 'root/.ssh/authorized_keys')).mode & 0o777, 0o600);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('a lock is held by one at a time and a dead owner\'s lock is taken over', async function () {
+    this.timeout(10_000);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mss-lock-'));
+    try {
+      const file = path.join(tmp, 'l.lock');
+      const events: string[] = [];
+      const holder = (n: string) =>
+        withLock(file, async () => {
+          events.push(`${n}+`);
+          await sleep(300);
+          events.push(`${n}-`);
+        });
+      await Promise.all([holder('a'), holder('b')]);
+      assert.deepEqual(events, ['a+', 'a-', 'b+', 'b-']);
+      fs.writeFileSync(file, JSON.stringify({ pid: 999999, startTime: '1', expect: 'node' })); // no such process
+      assert.equal(await withLock(file, async () => 'taken'), 'taken');
+      assert.equal(fs.existsSync(file), false);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('test world: hosts', function () {
   let world: World;

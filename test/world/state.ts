@@ -33,6 +33,8 @@ export interface WorldState {
   dnsmasq?: ProcRecord;
   aptProxy?: ProcRecord;
   hosts: Record<string, HostRecord>;
+  /** Kernel settings raised for the hosts: /proc/sys path -> original value. */
+  sysctls?: Record<string, string>;
 }
 
 export const statePath = () => runPath('state.json');

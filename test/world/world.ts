@@ -22,6 +22,7 @@ import { startNetwork, stopNetwork } from './network.js';
 import { distWorldDir } from './paths.js';
 import { isAlive, readCmdline, readStat, recordProc, run, sleep, waitGone } from './proc.js';
 import { loadState, reloadState, statePath, updateState } from './state.js';
+import { restoreLimits } from './sysctl.js';
 
 export type { HostInfo, StartHostsOptions } from './hosts.js';
 export type { SeedFiles, SeedHelpers } from './seed.js';
@@ -115,6 +116,7 @@ export async function down(log: (m: string) => void = () => {}): Promise<string[
   reloadState();
   const problems = [...(await stopHosts()), ...(await stopNetwork())];
   problems.push(...(await sweepLeftovers(log)));
+  problems.push(...restoreLimits());
   try {
     await removeTree(WORLD.runDir);
   } catch (e) {
