@@ -55,7 +55,8 @@ export interface CliArgs {
   listHosts: boolean;
   listTasks: boolean;
   json?: string;
-  hostKeyPolicy: 'strict' | 'accept-new' | 'off';
+  /** From the flag only; otherwise inventory vars / ssh config decide (default strict). */
+  hostKeyPolicy?: 'strict' | 'accept-new' | 'off';
   sshConfig?: string;
   forceHandlers: boolean;
   host?: string;
@@ -78,8 +79,8 @@ export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
   if (pos.length > (isInv ? 1 : 1)) throw new InputError(`unexpected argument '${pos[1]}': give one playbook name`, undefined, 'usage: npm run play -- PLAYBOOK [flags]');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
   if (!Number.isInteger(forks) || forks < 1 || forks > 1000) throw new InputError(`--forks must be a whole number from 1 to 1000, got '${v.forks}'`);
-  const hkc = v['host-key-checking'] ?? 'strict';
-  if (!['strict', 'accept-new', 'off'].includes(hkc)) throw new InputError(`--host-key-checking must be strict, accept-new or off, got '${hkc}'`);
+  const hkc = v['host-key-checking'];
+  if (hkc !== undefined && !['strict', 'accept-new', 'off'].includes(hkc)) throw new InputError(`--host-key-checking must be strict, accept-new or off, got '${hkc}'`);
   if (v.json !== undefined && v.json === '') throw new InputError('--json needs a file name, or - for standard output');
   const inventory = v.inventory ?? process.env.MSKPLAY_INVENTORY ?? path.join(cwd, 'inventory.yml');
   return {
@@ -97,7 +98,7 @@ export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
     listHosts: v['list-hosts'] ?? false,
     listTasks: v['list-tasks'] ?? false,
     json: v.json,
-    hostKeyPolicy: hkc as CliArgs['hostKeyPolicy'],
+    hostKeyPolicy: hkc as CliArgs['hostKeyPolicy'] | undefined,
     sshConfig: v['ssh-config'],
     forceHandlers: v['force-handlers'] ?? false,
     host: v.host,

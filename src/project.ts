@@ -13,7 +13,7 @@ import { TASKS } from '../tasks/index.js';
 export interface ProjectArgs {
   inventory: string;
   extraVars: string[];
-  hostKeyPolicy: HostKeyPolicy;
+  hostKeyPolicy?: HostKeyPolicy;
   sshConfig?: string;
   check: boolean;
 }

@@ -161,6 +161,25 @@ function agentPath(v: string | undefined, expand: (p: string) => string): string
   return expand(v);
 }
 
+/** The `-o Key=Value` (or `-o Key Value`) options of ansible_ssh_common_args and ansible_ssh_extra_args. */
+export function sshArgOptions(name: string, vars: Vars): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['ansible_ssh_common_args', 'ansible_ssh_extra_args']) {
+    const v = vars[k];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v !== 'string') throw bad(name, `${k} must be a string of ssh options`);
+    const words = v.trim().split(/\s+/);
+    for (let i = 0; i < words.length; i++) {
+      if (words[i] !== '-o' && !words[i].startsWith('-o')) continue;
+      let opt = words[i] === '-o' ? words[++i] ?? '' : words[i].slice(2);
+      if (!opt.includes('=') && words[i + 1] !== undefined && !words[i + 1].startsWith('-')) opt += '=' + words[++i];
+      const eq = opt.indexOf('=');
+      if (eq > 0) out[opt.slice(0, eq).toLowerCase()] = opt.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
 /** Resolve how to reach one inventory host. Throws InputError on invalid vars. */
 export function resolveConnectSpec(name: string, vars: Vars, opts: ResolveOptions = {}): ConnectSpec {
   const transport = transportOf(name, vars);
@@ -173,7 +192,8 @@ export function resolveConnectSpec(name: string, vars: Vars, opts: ResolveOption
   const varTimeout = vars.ansible_timeout;
 
   const original = varHost ?? name;
-  const cfg = transport === 'ssh' ? sshConfigFor(original, opts.sshConfigFile) : {};
+  // `-o Key=Value` in ansible_ssh_common_args / ansible_ssh_extra_args beat ~/.ssh/config, as with ssh.
+  const cfg = transport === 'ssh' ? { ...sshConfigFor(original, opts.sshConfigFile), ...sshArgOptions(name, vars) } : {};
 
   const cfgHostName = first(cfg.hostname);
   const address = varHost ?? (cfgHostName ? cfgHostName.replace(/%h/g, original).replace(/%%/g, '%') : name);

@@ -175,3 +175,18 @@ function emptyConfig(): string {
   fs.writeFileSync(f, '');
   return f;
 }
+
+describe('ssh options in ansible_ssh_common_args', () => {
+  it('reads -o options in both spellings, and they beat the ssh config', async () => {
+    const { sshArgOptions, resolveConnectSpec } = await import('../../src/connection/ssh-config.js');
+    assert.deepEqual(sshArgOptions('h', { ansible_ssh_common_args: '-o UserKnownHostsFile=/k -o StrictHostKeyChecking yes -C', ansible_ssh_extra_args: '-oConnectTimeout=3' }), {
+      userknownhostsfile: '/k',
+      stricthostkeychecking: 'yes',
+      connecttimeout: '3',
+    });
+    const spec = resolveConnectSpec('h', { ansible_host: '127.0.0.1', ansible_user: 'root', ansible_ssh_common_args: '-o UserKnownHostsFile=/tmp/kh -o StrictHostKeyChecking=accept-new' }, { sshConfigFile: emptyConfig() });
+    assert.equal(spec.knownHostsFiles[0], '/tmp/kh', 'the user file comes first (accept-new writes there)');
+    assert.equal(spec.hostKeyPolicy, 'accept-new');
+  });
+});
+
