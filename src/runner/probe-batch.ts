@@ -169,11 +169,19 @@ export function parseProbeOutput(out: string, probes: readonly Probe[], marker?:
   return probes.map((p, i) => (p.kind === 'file' ? fileState(p, recs.get(i), i) : cmdState(p, recs.get(i), i)));
 }
 
-/** Answer all probes with one exec round trip (none at all for an empty list). */
-export async function runProbes(conn: Connection, probes: readonly Probe[]): Promise<ProbeResult[]> {
+/**
+ * Answer all probes with one exec round trip (none at all for an empty list).
+ * timeoutMs bounds the whole batch (a hung probe command would otherwise hang the host).
+ */
+export async function runProbes(
+  conn: Connection,
+  probes: readonly Probe[],
+  opts: { timeoutMs?: number } = {},
+): Promise<ProbeResult[]> {
   if (probes.length === 0) return [];
   const { script, marker } = buildProbeScript(probes);
-  const res = await runScript(conn, script);
+  const res = await runScript(conn, script, opts);
+  if (res.timedOut) throw new TaskError(`${conn.name}: probes did not finish within ${opts.timeoutMs} ms`);
   try {
     return parseProbeOutput(res.stdout, probes, marker);
   } catch (e) {

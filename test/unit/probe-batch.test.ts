@@ -266,6 +266,14 @@ describe('probe-batch script and parser', () => {
     assert.throws(() => parseProbeOutput(good, probes, 'cd'.repeat(16)), /no start marker/);
   });
 
+  it('a hung probe command ends the batch at timeoutMs with a TaskError', async () => {
+    const conn = new LocalConnection('localhost');
+    await assert.rejects(
+      runProbes(conn, [{ kind: 'cmd', cmd: 'sleep 5151' }], { timeoutMs: 400 }),
+      (e: unknown) => e instanceof TaskError && /did not finish within 400 ms/.test(e.message),
+    );
+  });
+
   it('runScript runs a whole script in one exec with the constant command', async () => {
     const conn = new LocalConnection('localhost');
     const r = await runScript(conn, 'a=1\nb=$((a + 1))\necho "$b"; cat; echo done\n');
