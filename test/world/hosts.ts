@@ -53,6 +53,12 @@ const hostSpecs = new Map<string, { layer: LayerName; seeds: SeedFiles[] }>();
 /** Deletions of old upper dirs still running in the background (awaited by stop). */
 const pendingDeletes = new Set<Promise<void>>();
 
+let closing = false;
+/** Refuse to start hosts from now on (set while the world is torn down on a signal). */
+export function refuseNewHosts(): void {
+  closing = true;
+}
+
 /** Register a hook that seeds every host started from now on (e.g. the world CA certificate). */
 export function addSeedHook(fn: SeedFiles): void {
   globalSeeds.push(fn);
@@ -229,11 +235,13 @@ function phase(name: string, t0: number, what: string): void {
 }
 
 async function bootOne(rec: HostRecord, seeds: SeedFiles[], timeoutMs: number, log: (m: string) => void): Promise<HostInfo> {
+  if (closing) throw new Error(`${rec.name}: not started, the world is shutting down`);
   const t0 = Date.now();
   await prepareUpper(rec, seeds);
   phase(rec.name, t0, 'upper seeded');
   await runOk('/bin/sh', [script('host-net.sh'), 'up', rec.netns, rec.veth, `${rec.ip}/${WORLD.prefixLen}`, WORLD.bridge]);
   phase(rec.name, t0, 'network up');
+  if (closing) throw new Error(`${rec.name}: not started, the world is shutting down`);
   await launch(rec);
   phase(rec.name, t0, 'systemd started');
   const booted = await waitBooted(loadState().hosts[rec.name]!, timeoutMs);

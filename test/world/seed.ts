@@ -8,6 +8,8 @@ import path from 'node:path';
 
 /** Helpers given to seed hooks, bound to one host's upper dir and layers. */
 export interface SeedHelpers {
+  /** The host's overlay lower dirs, topmost first (what the upper dir is laid over). */
+  lowerDirs: string[];
   /** Write a file at an absolute in-host path (parents created like the layers have them). */
   writeFile(hostPath: string, data: string | Buffer, opts?: { mode?: number; uid?: number; gid?: number }): void;
   /** Create a directory at an absolute in-host path. */
@@ -96,6 +98,7 @@ export function seedHelpers(upperDir: string, lowers: string[]): SeedHelpers {
   };
 
   return {
+    lowerDirs: [...lowers],
     upperPath,
     mkdir(hostPath, opts = {}) {
       mkdirResolved(resolveDir(layers, hostPath), opts.mode, opts.uid, opts.gid);

@@ -12,7 +12,7 @@ import { WORLD, runPath } from './config.js';
 import { cgroup2Root, isPopulated, listWorldCgroups, procsIn, removeCgroup } from './cgroup.js';
 import { removeTree } from './fsutil.js';
 import {
-  addSeedHook, hostExec, hostExecOk, hostPssKb, resetHost, runningHosts, startHosts, stopHosts,
+  addSeedHook, hostExec, hostExecOk, hostPssKb, refuseNewHosts, resetHost, runningHosts, startHosts, stopHosts,
   type HostInfo, type StartHostsOptions,
 } from './hosts.js';
 import { writeInventory, type InventoryHost } from './inventory.js';
@@ -220,6 +220,7 @@ function installSignalCleanup(): void {
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(sig, () => {
       process.stderr.write(`\n[world] ${sig}: stopping the test world...\n`);
+      refuseNewHosts();
       stopAll()
         .then((p) => p.length && process.stderr.write(`[world] cleanup problems: ${p.join('; ')}\n`))
         .finally(() => process.exit(code));
