@@ -17,7 +17,7 @@ import {
 } from './hosts.js';
 import { writeInventory, type InventoryHost } from './inventory.js';
 import { clientKeyPath, ensureClientKey, knownHostsPath } from './keys.js';
-import { buildLayers, layerReady, type BuildTimes } from './layers.js';
+import { buildLayers, layerReady, pruneLayers, type BuildTimes } from './layers.js';
 import { startNetwork, stopNetwork } from './network.js';
 import { distWorldDir } from './paths.js';
 import { isAlive, readCmdline, readStat, recordProc, run, sleep, waitGone } from './proc.js';
@@ -171,6 +171,9 @@ async function startWorld(log: (m: string) => void): Promise<World> {
   installSignalCleanup();
   await ensureClientKey();
   const buildTimes = await buildLayers(log);
+  // A new layer replaces older ones (about 0.5 GB each). No host of ours runs now, and another
+  // process's world would have stopped us above, so no overlay uses them.
+  if (buildTimes.base !== null || buildTimes.pkgs !== null) await pruneLayers(log);
   await startNetwork();
   return {
     buildTimes,
