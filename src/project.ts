@@ -71,8 +71,9 @@ export function loadProject(args: ProjectArgs, root: string): Project {
             throw renderError(e, stub, w.host, merged.sources[k] ?? { file: inventory.file }, merged.sources, used);
           }
         }
-        const cv = connVars(rendered);
-        specs.set(w.host, resolveConnectSpec(w.host, cv as Record<string, unknown>, { sshConfigFile: args.sshConfig, hostKeyPolicy: args.hostKeyPolicy }));
+        // Typed connection vars (checked, aliases resolved) over the raw ones (ssh args, timeout, ...).
+        const cv = { ...rendered.vars, ...connVars(rendered) };
+        specs.set(w.host, resolveConnectSpec(w.host, cv, { sshConfigFile: args.sshConfig, hostKeyPolicy: args.hostKeyPolicy }));
       }
       return specs;
     },

@@ -37,10 +37,10 @@ export function resultLine(r: TaskResult, c: ChalkInstance): string {
 }
 
 function hostSummary(r: HostReport, c: ChalkInstance): string {
-  if (r.unreachable) return `${r.host}: ${c.red('UNREACHABLE')} ${r.error ?? ''}`;
+  if (r.unreachable) return `${r.host}: ${c.red('UNREACHABLE')}`;
   const k = r.counts;
   const s = `${r.host}: ok=${k.ok} changed=${k.changed} failed=${k.failed} skipped=${k.skipped} (${(r.durationMs / 1000).toFixed(1)}s)`;
-  return r.error ? `${s} ${c.red(r.error)}` : s;
+  return r.error ? `${s} ${c.red('error')}` : s;
 }
 
 export async function runWithProgress(hosts: string[], run: (host: string, events: RunEvents) => Promise<HostReport>, opts: ProgressOptions): Promise<HostReport[]> {
@@ -64,7 +64,8 @@ export async function runWithProgress(hosts: string[], run: (host: string, event
         const report = await run(host, events);
         reports.set(host, report);
         task.title = hostSummary(report, c);
-        if (report.unreachable || report.counts.failed > 0) throw new Error(hostSummary(report, c));
+        // listr2 prints this message on the host's row: keep it to one line (details come after).
+        if (report.unreachable || report.counts.failed > 0) throw new Error(hostSummary(report, c).split('\n')[0]);
       },
     })),
     {
