@@ -8,16 +8,11 @@ import { runPath } from '../world/config.js';
 import { worldOrSkip } from '../world/e2e.js';
 import type { HostInfo, World } from '../world/world.js';
 import { ROOT, play, recap } from './play.js';
+import { digest } from './digest.js';
 
 const BOOK = path.join(ROOT, 'test', 'fixtures', 'playbooks', 'basic.yml');
 const CANARY = 'canary-7f3a9c1e-secret-value';
 const env = { MSK_TEST_CANARY: CANARY };
-
-/** A digest of everything under the given paths on a host (names, modes, owners, contents). */
-export async function digest(world: World, host: string, paths: string[]): Promise<string> {
-  const cmd = `find ${paths.join(' ')} -xdev \\( -type f -o -type d -o -type l \\) -printf '%p %m %u %g %s %l\\n' 2>/dev/null | sort; find ${paths.join(' ')} -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum`;
-  return (await world.hostExecOk(host, cmd)).stdout;
-}
 
 describe('runner over SSH on 3 world hosts', function () {
   this.timeout(300_000);

@@ -1,0 +1,140 @@
+// e2e: the storage and proxy plays on 3 world hosts (layout A twice with certbot via Pebble,
+// layout B once inside an admin's Misskey vhost), against real radosgw, nginx, certbot, systemd.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { WORLD, runPath } from '../world/config.js';
+import { pebbleIssuingRoot } from '../world/pebble.js';
+import { PrereqError } from '../world/world.js';
+import { getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
+import type { HostInfo } from '../world/world.js';
+import { digest } from './digest.js';
+import { play, recap } from './play.js';
+
+const LAYOUT: Record<string, 'subdomain' | 'directory'> = { h4: 'subdomain', h5: 'subdomain', h6: 'directory' };
+
+describe('storage + proxy plays on 3 world hosts', function () {
+  this.timeout(600_000);
+  let sb: Sandbox;
+  let hosts: HostInfo[];
+  let inv: string;
+  const env = siteEnv();
+  const run = (...args: string[]) => play(['site', '-i', inv, '--skip-tags', 'misskey', ...args], { env, timeoutMs: 600_000 });
+  const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
+  const anonymous = (h: string) => sh(h, `curl -s -o /dev/null -w '%{http_code}' https://mss-${h}-drive.${WORLD.s3.endpoint}/misskey/probe.txt https://mss-${h}-drive.${WORLD.s3.endpoint}/storage/probe.txt`);
+
+  before(async function () {
+    this.timeout(1_200_000);
+    try {
+      sb = await getSandbox();
+    } catch (e) {
+      if (e instanceof PrereqError && process.env.CI !== 'true') this.skip();
+      throw e;
+    }
+    hosts = [];
+    for (const name of Object.keys(LAYOUT)) {
+      hosts.push(...(await sb.world.startHosts({ names: [name], layer: 'pkgs', seedFiles: seedFor({ misskeyVhost: LAYOUT[name] === 'directory' }) })));
+    }
+    inv = sb.world.writeInventory(inventoryPath('proxy.yml'), hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, sb, { layout: LAYOUT[h.name] })])));
+    // Each bucket exists with an object before the play, private (as a new Vultr bucket is).
+    for (const h of hosts) {
+      const cfg = `[default]\naccess_key = ${WORLD.s3.accessKey}\nsecret_key = ${WORLD.s3.secretKey}\nhost_base = ${WORLD.s3.endpoint}\nhost_bucket = %(bucket)s.${WORLD.s3.endpoint}\nuse_https = True\n`;
+      await sb.world.hostExecOk(h.name, `umask 077; cat > /root/pre.s3cfg; echo probe > /tmp/probe.txt; s3cmd -c /root/pre.s3cfg mb s3://mss-${h.name}-drive && s3cmd -c /root/pre.s3cfg put /tmp/probe.txt s3://mss-${h.name}-drive/misskey/probe.txt && s3cmd -c /root/pre.s3cfg put /tmp/probe.txt s3://mss-${h.name}-drive/storage/probe.txt; rc=$?; rm -f /root/pre.s3cfg /tmp/probe.txt; exit $rc`, { input: cfg });
+    }
+  });
+
+  it('anonymous GET straight to the bucket is 403 before the play', async () => {
+    for (const h of hosts) assert.equal(await anonymous(h.name), '403403');
+  });
+
+  it('converges all three in one run: bucket policy, vhost, certificate, drop-in, smoke test MISS then HIT', async () => {
+    const r = await run();
+    assert.equal(r.code, 0, r.all);
+    for (const h of hosts) {
+      const c = recap(r.stdout, h.name);
+      assert.equal(c.failed + c.unreachable, 0, r.stdout);
+      assert.match(r.stdout, new RegExp(`ok: \\[${h.name}\\] Object served through the proxy \\(MISS then HIT\\).*200 MISS then 200 HIT, same bytes`));
+      assert.equal(await anonymous(h.name), '200200', 'public-read policy in force');
+      assert.equal((await sh(h.name, 'systemctl show nginx -p Restart -p RestartUSec --value')).trim(), 'always\n5s');
+      assert.equal((await sh(h.name, 'stat -c %U /var/cache/nginx/proxy_cache_images')).trim(), 'www-data');
+    }
+    // Layout A: the certificate nginx serves comes from the ACME CA (Pebble).
+    const root = runPath('pebble-root.pem');
+    fs.writeFileSync(root, await pebbleIssuingRoot(sb.services.pebble));
+    const h4 = hosts[0];
+    const served = await sb.world.hostExec(h4.name, `curl -sS -o /dev/null -w '%{http_code}' --cacert /dev/stdin https://s3.${h4.domain}/misskey/probe.txt`, { input: fs.readFileSync(root, 'utf8') });
+    assert.equal(served.stdout, '200', served.stderr);
+    // Layout B: the admin's own lines are all still there, the managed block inside the 443 server.
+    const vhost = await sh('h6', 'cat /etc/nginx/sites-available/misskey.conf');
+    assert.match(vhost, /# Misskey \(written by the admin, not by mskplay\)/);
+    assert.match(vhost, /client_max_body_size 80m;\n\n    location \/ \{\n        proxy_pass http:\/\/127.0.0.1:3000;[\s\S]*# BEGIN mskplay s3-proxy[\s\S]*location \/storage\/ \{[\s\S]*# END mskplay s3-proxy\n\}\n$/);
+  });
+
+  it('a second run changes nothing, and --check then reports no drift (exit 0)', async () => {
+    const r = await run();
+    assert.equal(r.code, 0, r.all);
+    for (const h of hosts) assert.equal(recap(r.stdout, h.name).changed, 0, r.stdout);
+    const c = await run('--check');
+    assert.equal(c.code, 0, c.all);
+    assert.match(c.stdout, /no drift/);
+  });
+
+  it('a hand-edited vhost is drift for --check --limit (exit 3, diff), and the next run restores it', async () => {
+    const vhost = '/etc/nginx/sites-available/s3.h5.test.conf';
+    await sh('h5', `sed -i 's/proxy_cache_lock on;/proxy_cache_lock off;/' ${vhost}`);
+    const c = await run('--check', '--diff', '--limit', 'h5');
+    assert.equal(c.code, 3, c.all);
+    assert.match(c.stdout, /^-\s+proxy_cache_lock off;$/m);
+    assert.match(c.stdout, /^\+\s+proxy_cache_lock on;$/m);
+    assert.match(c.stdout, /DRIFT on 1 host\(s\): h5/);
+    const r = await run('--limit', 'h5');
+    assert.equal(r.code, 0, r.all);
+    assert.doesNotMatch(await sh('h5', `cat ${vhost}`), /proxy_cache_lock off/);
+  });
+
+  it('a value nginx rejects fails the run: files put back, nginx keeps serving the old config', async () => {
+    const before = await digest(sb.world, 'h4', ['/etc/nginx']);
+    const r = await run('--limit', 'h4', '-e', 'proxy_cache_max_size=20x');
+    assert.equal(r.code, 2, r.all);
+    assert.match(r.all, /nginx -t failed; restored 1 file\(s\)/);
+    assert.match(r.all, /max_size/);
+    assert.equal(await digest(sb.world, 'h4', ['/etc/nginx']), before, 'every nginx file is as it was');
+    const get = await sh('h4', `curl -sk -o /dev/null -w '%{http_code}' --resolve s3.h4.test:443:127.0.0.1 https://s3.h4.test/misskey/probe.txt`);
+    assert.equal(get, '200');
+  });
+
+  it('refuses to switch a host to the other layout unless forced', async () => {
+    const r = await run('--limit', 'h4', '-e', 'proxy_layout=directory');
+    assert.equal(r.code, 2, r.all);
+    assert.match(r.all, /already serves drive files through the 'subdomain' layout/);
+  });
+
+  it('check mode on an unconverged host lists every pending change and leaves it byte-identical', async () => {
+    await sb.world.resetHost('h5');
+    const paths = ['/etc', '/var/cache/nginx', '/root', '/tmp', '/var/tmp', '/var/lib/nginx'];
+    const before = await digest(sb.world, 'h5', paths);
+    const json = runPath('check-h5.json');
+    const c = await run('--check', '--limit', 'h5', '--json', json);
+    assert.equal(c.code, 3, c.all);
+    const tasks = JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string }[];
+    const changed = tasks.filter((t) => t.status === 'changed').map((t) => t.task);
+    for (const t of ['s3cmd config (keys, endpoint, HTTPS)', 'Cache directory owned by the nginx worker user', 'Certificate for the proxy name', 'Proxy vhost (layout A)', 'Enable the proxy vhost (layout A, sites-enabled)', 'nginx restarts by itself (drop-in)']) {
+      assert.ok(changed.includes(t), `${t} in ${changed.join(' | ')}`);
+    }
+    assert.equal(await digest(sb.world, 'h5', paths), before);
+    const r = await run('--limit', 'h5');
+    assert.equal(r.code, 0, r.all);
+  });
+
+  it('never shows the S3 secret key, even at -vvv with diffs and --json', async () => {
+    await sb.world.resetHost('h4');
+    const json = runPath('secret-h4.json');
+    const r = await run('--limit', 'h4', '-vvv', '--diff', '--json', json);
+    assert.equal(r.code, 0, r.all);
+    assert.ok(r.all.includes('********'), 'the masked secret shows in the s3cmd config diff');
+    for (const text of [r.all, fs.readFileSync(json, 'utf8')]) {
+      assert.ok(!text.includes(WORLD.s3.secretKey), 'secret key leaked');
+      assert.ok(!text.includes(WORLD.s3.accessKey), 'access key leaked');
+    }
+  });
+});
