@@ -7,9 +7,8 @@
 import { WORLD, runPath } from './config.js';
 import { pruneLayers, type LayerName } from './layers.js';
 import { isAlive } from './proc.js';
-import { loadState } from './state.js';
-import { down, getWorld, hostsStatus, ensurePrereqs, buildLayers } from './world.js';
-import { updateState } from './state.js';
+import { loadState, updateState } from './state.js';
+import { buildLayers, down, ensurePrereqs, getWorld, hostsStatus } from './world.js';
 
 const log = (m: string) => console.log(m);
 
@@ -66,7 +65,8 @@ async function main(): Promise<number> {
       const reason = await ensurePrereqs();
       if (reason) throw new Error(reason);
       const t = await buildLayers(log);
-      log(`layers ready (built now: base ${t.base ?? 'cached'} s, pkgs ${t.pkgs ?? 'cached'} s)`);
+      const took = (s: number | null) => (s === null ? 'cached' : `built in ${s.toFixed(1)} s`);
+      log(`layers ready: base ${took(t.base)}, pkgs ${took(t.pkgs)}`);
       return 0;
     }
     case 'prune':

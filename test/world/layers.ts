@@ -45,7 +45,7 @@ function layersDir(): string {
   return cachePath('layers');
 }
 
-function mmdebstrapArgs(target: string): string[] {
+function mmdebstrapArgs(target: string, hook = script('base-customize.sh')): string[] {
   return [
     '--mode=root',
     '--variant=minbase',
@@ -55,7 +55,7 @@ function mmdebstrapArgs(target: string): string[] {
     ...DPKG_EXCLUDES.map((p) => `--dpkgopt=path-exclude=${p}`),
     '--skip=cleanup/apt/lists',
     '--skip=cleanup/apt/cache',
-    `--customize-hook=sh ${script('base-customize.sh')} "$1" ${HOST_INSTALL_PACKAGES.join(' ')}`,
+    `--customize-hook=sh ${hook} "$1" ${HOST_INSTALL_PACKAGES.join(' ')}`,
     SUITE,
     target,
     ...sourceFiles(),
@@ -67,7 +67,7 @@ function baseKey(): string {
     suite: SUITE,
     packages: BASE_PACKAGES,
     download: HOST_INSTALL_PACKAGES,
-    args: mmdebstrapArgs('TARGET'),
+    args: mmdebstrapArgs('TARGET', 'HOOK'), // not the checkout's path: clones elsewhere share the cache
     script: fs.readFileSync(script('base-customize.sh'), 'utf8'),
     sources: sourceFiles().map((f) => fs.readFileSync(f, 'utf8')),
   });
