@@ -167,13 +167,34 @@ export async function buildLayers(log: (m: string) => void = () => {}): Promise<
   return { base, pkgs };
 }
 
-/** Remove cached layers (and their logs) that no current input hash refers to. */
+/** Layer dirs some overlay mount uses (hosts mount in private namespaces: look at every process). */
+function layersInUse(): Set<string> {
+  const used = new Set<string>();
+  const re = new RegExp(`${layersDir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/((?:base|pkgs)-[0-9a-f]{16})`, 'g');
+  for (const pid of fs.readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+    let info: string;
+    try {
+      info = fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of info.matchAll(re)) used.add(m[1]!);
+  }
+  return used;
+}
+
+/** Remove cached layers (and their logs) that no current input hash refers to and no mount uses. */
 export async function pruneLayers(log: (m: string) => void = () => {}): Promise<void> {
   if (!fs.existsSync(layersDir())) return;
   const keep = new Set(LAYER_NAMES.map((n) => path.basename(layerInfo(n).dir)));
+  const inUse = layersInUse();
   for (const f of fs.readdirSync(layersDir())) {
     const m = /^(base|pkgs)-([0-9a-f]{16})(\.log|\.lock)?$/.exec(f);
     if (!m || keep.has(`${m[1]}-${m[2]}`) || m[3] === '.lock') continue;
+    if (inUse.has(`${m[1]}-${m[2]}`)) {
+      log(`keeping old layer ${f}: a running host uses it`);
+      continue;
+    }
     log(`removing old layer ${f}`);
     await removeTree(path.join(layersDir(), f));
   }
