@@ -26,9 +26,12 @@ export function dnsmasqConfig(maxHosts = WORLD.maxHosts): string {
     'pid-file=',
     'log-facility=-',
     `local=/${WORLD.tld}/`,
+    // `local=` beside each `address=`: other record types (AAAA) get NODATA, not NXDOMAIN, as a real
+    // zone answers; nginx's resolver treats an NXDOMAIN for AAAA as "host not found".
     `address=/world.${WORLD.tld}/${WORLD.gatewayIp}`,
+    `local=/world.${WORLD.tld}/`,
   ];
-  for (let i = 1; i <= maxHosts; i++) lines.push(`address=/${hostDomain(i)}/${hostIp(i)}`);
+  for (let i = 1; i <= maxHosts; i++) lines.push(`address=/${hostDomain(i)}/${hostIp(i)}`, `local=/${hostDomain(i)}/`);
   return lines.join('\n') + '\n';
 }
 
