@@ -21,7 +21,8 @@ describe('storage + proxy plays on 3 world hosts', function () {
   const env = siteEnv();
   const run = (...args: string[]) => play(['site', '-i', inv, '--skip-tags', 'misskey', ...args], { env, timeoutMs: 600_000 });
   const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
-  const anonymous = (h: string) => sh(h, `curl -s -o /dev/null -w '%{http_code}' https://mss-${h}-drive.${WORLD.s3.endpoint}/misskey/probe.txt https://mss-${h}-drive.${WORLD.s3.endpoint}/storage/probe.txt`);
+  const anonymous = (h: string) =>
+    sh(h, ['misskey', 'storage'].map((p) => `curl -s -o /dev/null -w '%{http_code}' https://mss-${h}-drive.${WORLD.s3.endpoint}/${p}/probe.txt`).join('; '));
 
   before(async function () {
     this.timeout(1_200_000);
@@ -62,7 +63,8 @@ describe('storage + proxy plays on 3 world hosts', function () {
     const root = runPath('pebble-root.pem');
     fs.writeFileSync(root, await pebbleIssuingRoot(sb.services.pebble));
     const h4 = hosts[0];
-    const served = await sb.world.hostExec(h4.name, `curl -sS -o /dev/null -w '%{http_code}' --cacert /dev/stdin https://s3.${h4.domain}/misskey/probe.txt`, { input: fs.readFileSync(root, 'utf8') });
+    await sb.world.hostExecOk(h4.name, 'cat > /tmp/pebble-root.pem', { input: fs.readFileSync(root, 'utf8') });
+    const served = await sb.world.hostExec(h4.name, `curl -sS -o /dev/null -w '%{http_code}' --cacert /tmp/pebble-root.pem https://s3.${h4.domain}/misskey/probe.txt; rm -f /tmp/pebble-root.pem`);
     assert.equal(served.stdout, '200', served.stderr);
     // Layout B: the admin's own lines are all still there, the managed block inside the 443 server.
     const vhost = await sh('h6', 'cat /etc/nginx/sites-available/misskey.conf');
