@@ -5,9 +5,12 @@ export const MASK = '********';
 export class Secrets {
   private readonly values = new Set<string>();
 
-  /** Remember a secret value (and the encodings it may show up in). */
+  /**
+   * Remember a secret value (and the encodings it may show up in). Values under 4 characters are
+   * not real keys or tokens, and masking them would blank out ordinary words.
+   */
   add(value: unknown): void {
-    if (typeof value !== 'string' || value.length === 0) return;
+    if (typeof value !== 'string' || value.length < 4) return;
     this.values.add(value);
     const json = JSON.stringify(value).slice(1, -1);
     if (json !== value) this.values.add(json);

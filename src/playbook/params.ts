@@ -40,7 +40,7 @@ function describe(e: ErrorObject, task: TaskDef): string {
     case 'required':
       return `missing required parameter '${(e.params as { missingProperty: string }).missingProperty}' for task '${task.name}'`;
     case 'enum':
-      return `${e.instancePath || 'value'} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+      return `${e.instancePath.slice(1).replace(/\//g, '.') || 'value'} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     default:
       return `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') + ' ' : ''}${e.message ?? 'is invalid'}`;
   }

@@ -44,6 +44,7 @@ export const PLACEHOLDER_FACTS: Facts = {
   systemd: true,
   uid: 0,
   addresses: ['192.0.2.1'],
+  nameservers: ['192.0.2.53'],
 };
 
 export interface TagFilter {
@@ -140,15 +141,19 @@ function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Reco
     if (used.has('facts')) dependsOnFacts = true;
     else if (!ok) return; // skipped on this host whatever the facts: its params need not render
   }
-  const used = new Set<string>();
-  let params: unknown;
-  try {
-    params = input.templates.renderValue(t.params, lazy.context(), used);
-  } catch (e) {
-    if (dependsOnFacts) return;
-    const key = Object.keys(t.params).find((k) => JSON.stringify(t.params[k]).includes((e as TemplateRenderError).variable ?? '\u0000'));
-    throw renderError(e, t, host, (key && t.paramPos[key]) || t.pos, sources, used);
+  // Param by param, so a problem names only the variables its own value came from.
+  const usedBy: Record<string, Set<string>> = {};
+  const params: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(t.params)) {
+    const u = (usedBy[key] = new Set<string>());
+    try {
+      params[key] = input.templates.renderValue(raw, lazy.context(), u);
+    } catch (e) {
+      if (dependsOnFacts) return;
+      throw renderError(e, t, host, t.paramPos[key] ?? t.pos, sources, u);
+    }
   }
+  const used = new Set(Object.values(usedBy).flatMap((u) => [...u]));
   for (const s of secretValues(def.schema, params)) input.secrets.add(s);
   for (const file of def.templateFiles?.(params as never) ?? []) {
     const tused = new Set<string>();
@@ -168,7 +173,7 @@ function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Reco
     if (usedFacts && dependsOnFacts) continue;
     const key = String(p.path[0] ?? '');
     const where = t.paramPos[key] ?? t.pos;
-    const from = provenance(used, sources);
+    const from = provenance(usedBy[key] ?? used, sources);
     throw new InputError(`task '${t.name}' on ${host}: ${input.secrets.mask(p.message)}${from ? ` (${from})` : ''}`, where, 'fix the value (or the variable it comes from)');
   }
 }

@@ -9,10 +9,11 @@ describe('secrets', () => {
     assert.equal(s.mask(JSON.stringify({ k: 'p@ss"word' })), `{"k":"${MASK}"}`);
     assert.deepEqual(s.maskDeep({ a: ['x p@ss"word'] }), { a: [`x ${MASK}`] });
   });
-  it('ignores empty and non-string values', () => {
+  it('ignores empty, very short and non-string values', () => {
     const s = new Secrets();
     s.add('');
     s.add(undefined);
+    s.add('abc');
     assert.equal(s.size, 0);
     assert.equal(s.mask('text'), 'text');
   });

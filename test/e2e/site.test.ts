@@ -1,0 +1,167 @@
+// e2e: `site` on one host per Misskey line (v10 file + restart, v11/v12 admin API through the
+// stand-in), then drift detection for every kind of hand edit.
+
+import assert from 'node:assert/strict';
+import { diffLines } from 'diff';
+import { WORLD, runPath } from '../world/config.js';
+import { defaultYml, MISSKEY_PATHS } from '../world/misskey-seed.js';
+import { PrereqError, type HostInfo } from '../world/world.js';
+import { TOKENS, getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
+import { digest } from './digest.js';
+import { play, recap } from './play.js';
+
+const ROLES = {
+  h7: { layout: 'subdomain', misskey: 'v10' },
+  h8: { layout: 'directory', misskey: 'v11' },
+  h9: { layout: 'subdomain', misskey: 'v12' },
+} as const;
+
+describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function () {
+  this.timeout(600_000);
+  let sb: Sandbox;
+  let hosts: HostInfo[];
+  let inv: string;
+  const env = siteEnv();
+  const site = (args: string[], e: Record<string, string> = env) => play(['site', '-i', inv, ...args], { env: e, timeoutMs: 600_000 });
+  const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
+  const meta = async (h: string) => JSON.parse(await sh(h, `cat ${MISSKEY_PATHS.stateFile}`)).meta as Record<string, unknown>;
+  const mainPid = (h: string) => sh(h, 'systemctl show -p MainPID --value misskey').then((s) => s.trim());
+  const api = (h: string, endpoint: string, body: object) =>
+    sh(h, `curl -s -X POST -H 'Content-Type: application/json' --data-binary @- -w ' %{http_code}' http://127.0.0.1:3000/api/${endpoint} <<'EOF'\n${JSON.stringify(body)}\nEOF`);
+
+  before(async function () {
+    this.timeout(1_200_000);
+    try {
+      sb = await getSandbox();
+    } catch (e) {
+      if (e instanceof PrereqError && process.env.CI !== 'true') this.skip();
+      throw e;
+    }
+    hosts = [];
+    for (const [name, r] of Object.entries(ROLES)) {
+      hosts.push(...(await sb.world.startHosts({ names: [name], layer: 'pkgs', seedFiles: seedFor({ misskey: r.misskey, misskeyVhost: r.layout === 'directory' }) })));
+    }
+    inv = sb.world.writeInventory(inventoryPath('site.yml'), hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, sb, ROLES[h.name as keyof typeof ROLES])])));
+  });
+
+  it('refuses bad values before touching any host, naming where they came from', async () => {
+    const before = await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc/nginx', '/home/misskey'])));
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['-e', 'drive_base_url=https://s3.h7.test/'], env, /base_url must (match pattern|not end with)/],
+      [['-e', 'drive_base_url=https://s3.h7.test/files'], env, /base_url must match pattern/],
+      [['-e', 'misskey_version=v13'], env, /line must be one of "v10", "v11", "v12", "auto" \(value from misskey_version from -e/],
+      [[], { ...env, MSK_MISSKEY_TOKEN: '' }, /undefined variable 'env MSK_MISSKEY_TOKEN' \(via misskey_token from .*defaults.yml/],
+    ];
+    for (const [args, e, msg] of cases) {
+      const r = await site(args, e);
+      assert.equal(r.code, 5, r.all);
+      assert.match(r.stderr, msg);
+    }
+    assert.deepEqual(await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc/nginx', '/home/misskey']))), before);
+  });
+
+  it('converges all three lines in one parallel run, and a second run changes nothing', async () => {
+    const pids = { h8: await mainPid('h8'), h9: await mainPid('h9'), h7: await mainPid('h7') };
+    const r = await site([]);
+    assert.equal(r.code, 0, r.all);
+    for (const h of hosts) {
+      assert.equal(recap(r.stdout, h.name).failed, 0);
+      assert.match(r.stdout, new RegExp(`ok: \\[${h.name}\\] Object served through the proxy.*200 MISS then 200 HIT`));
+    }
+    // v10: the file changed, Misskey restarted and read it; v11/v12: settings in the DB, no restart.
+    assert.match(r.stdout, /changed: \[h7\] restart misskey \(handler\)/);
+    assert.notEqual(await mainPid('h7'), pids.h7);
+    const v10 = JSON.parse(await sh('h7', 'curl -s http://127.0.0.1:3000/api/stand-in/config')).drive;
+    assert.equal(v10.storage, 'minio');
+    assert.equal(v10.baseUrl, 'https://s3.h7.test');
+    assert.equal(v10.config.endPoint, WORLD.s3.endpoint);
+    assert.equal(await mainPid('h8'), pids.h8, 'v11 not restarted');
+    assert.equal(await mainPid('h9'), pids.h9, 'v12 not restarted');
+    const m8 = await meta('h8');
+    assert.deepEqual([m8.useObjectStorage, m8.objectStorageBaseUrl, m8.objectStoragePrefix, m8.objectStorageBucket], [true, 'https://h8.test', 'storage', 'mss-h8-drive']);
+    const m9 = await meta('h9');
+    assert.deepEqual([m9.useObjectStorage, m9.objectStorageBaseUrl, m9.objectStoragePrefix, m9.objectStorageEndpoint, m9.objectStorageSecretKey], [true, 'https://s3.h9.test', 'misskey', WORLD.s3.endpoint, WORLD.s3.secretKey]);
+    assert.ok(!r.all.includes(WORLD.s3.secretKey) && !r.all.includes(TOKENS.admin), 'no secret in the output');
+
+    const again = await site([]);
+    assert.equal(again.code, 0, again.all);
+    for (const h of hosts) assert.equal(recap(again.stdout, h.name).changed, 0, again.stdout);
+  });
+
+  it('v10: keeps every comment and unrelated key of default.yml, with a backup and the same owner and mode', async () => {
+    const now = await sh('h7', `cat ${MISSKEY_PATHS.defaultYml}`);
+    const original = defaultYml('v10', 'h7.test');
+    const parts = diffLines(original, now);
+    const removed = parts.filter((p) => p.removed).map((p) => p.value);
+    assert.deepEqual(removed, ["  storage: 'fs'\n"], 'only the old drive entry went (it is kept as comments)');
+    assert.match(now, /\n# mskplay: the drive settings before.*\n#drive:\n#  storage: 'fs'\n# mskplay: managed drive settings.*\ndrive:\n  storage: 'minio'\n/);
+    const added = parts.filter((p) => p.added).map((p) => p.value).join('');
+    assert.ok(added.split('\n').every((l) => l === '' || l.startsWith('#') || l.startsWith('  ') || l === 'drive:'), 'nothing added outside the drive block');
+    assert.equal((await sh('h7', `stat -c '%U:%G %a' ${MISSKEY_PATHS.defaultYml}`)).trim(), 'misskey:misskey 644');
+    const backup = (await sh('h7', `ls ${MISSKEY_PATHS.defaultYml}.*~`)).trim().split('\n');
+    assert.equal(backup.length, 1);
+    assert.equal(await sh('h7', `cat '${backup[0]}'`), original);
+  });
+
+  it('--check reports no drift after converging, and each kind of hand edit as drift, changing nothing', async () => {
+    const clean = await site(['--check']);
+    assert.equal(clean.code, 0, clean.all);
+    assert.match(clean.stdout, /no drift/);
+
+    // One hand edit of each kind.
+    await sh('h7', `sed -i 's/expires max;/expires 1d;/' /etc/nginx/sites-available/s3.h7.test.conf`);
+    await sh('h7', `sed -i "s/prefix: 'misskey'/prefix: 'other'/" ${MISSKEY_PATHS.defaultYml}`);
+    await sh('h9', `sed -i 's/RestartSec=5/RestartSec=30/' /etc/systemd/system/nginx.service.d/mskplay-restart.conf`);
+    await sh('h9', 's3cmd -c /root/.s3cfg delpolicy s3://mss-h9-drive');
+    assert.match(await api('h8', 'admin/update-meta', { i: TOKENS.admin, objectStorageUseProxy: false }), / 204$/);
+    const before = await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin'])));
+    const json = runPath('drift.json');
+    const r = await site(['--check', '--diff', '--json', json]);
+    assert.equal(r.code, 3, r.all);
+    assert.match(r.stdout, /DRIFT on 3 host\(s\): h7, h8, h9/);
+    assert.match(r.stdout, /^-\s+expires 1d;$/m);
+    assert.match(r.stdout, /^-  prefix: 'other'$/m);
+    assert.match(r.stdout, /^-RestartSec=30$/m);
+    assert.match(r.stdout, /^\+\s+"Action": "s3:GetObject",$/m);
+    assert.match(r.stdout, /^-objectStorageUseProxy: false$/m);
+    assert.ok(!r.all.includes(WORLD.s3.secretKey), 'the secret is masked in the default.yml diff');
+    assert.deepEqual(await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin']))), before, 'check changed nothing');
+
+    // --limit repairs one host only.
+    const others = await Promise.all(['h8', 'h9'].map((h) => digest(sb.world, h, ['/etc', '/home/misskey', '/var/lib/misskey-standin'])));
+    const fix7 = await site(['--limit', 'h7']);
+    assert.equal(fix7.code, 0, fix7.all);
+    assert.deepEqual(await Promise.all(['h8', 'h9'].map((h) => digest(sb.world, h, ['/etc', '/home/misskey', '/var/lib/misskey-standin']))), others);
+    const fixAll = await site([]);
+    assert.equal(fixAll.code, 0, fixAll.all);
+    const after = await site(['--check']);
+    assert.equal(after.code, 0, after.all);
+  });
+
+  it('refuses to move a baseUrl that is already set elsewhere unless forced', async () => {
+    const r = await site(['--tags', 'misskey', '--limit', 'h9', '-e', 'proxy_host=s3b.h9.test']);
+    assert.equal(r.code, 2, r.all);
+    assert.match(r.all, /the drive baseUrl is already https:\/\/s3.h9.test; changing it to https:\/\/s3b.h9.test breaks the URLs/);
+    assert.equal((await meta('h9')).objectStorageBaseUrl, 'https://s3.h9.test');
+  });
+
+  it('names the reason when the Misskey token is rejected or not an admin', async () => {
+    const bad = await site(['--tags', 'misskey', '--limit', 'h9'], { ...env, MSK_MISSKEY_TOKEN: 'NotAValidToken01' });
+    assert.equal(bad.code, 2, bad.all);
+    assert.match(bad.all, /the Misskey token was rejected \(admin\/meta: AUTHENTICATION_FAILED\)/);
+    const mod = await site(['--tags', 'misskey', '--limit', 'h9'], { ...env, MSK_MISSKEY_TOKEN: TOKENS.moderator });
+    assert.equal(mod.code, 2, mod.all);
+    assert.match(mod.all, /ACCESS_DENIED: You are not the admin/);
+    assert.ok(!bad.all.includes('NotAValidToken01') && !mod.all.includes(TOKENS.moderator), 'tokens are masked');
+  });
+
+  it('a host that is down shows as unreachable while the others finish', async () => {
+    const dead = { name: 'h12', ip: '10.231.0.22', domain: 'h12.test' } as HostInfo;
+    const vars = Object.fromEntries([...hosts, dead].map((h) => [h.name, siteVars(h, sb, ROLES[h.name as keyof typeof ROLES] ?? { layout: 'subdomain', misskey: 'v12' })]));
+    const withDead = sb.world.writeInventory(inventoryPath('site-dead.yml'), [...hosts, dead], { ansible_timeout: 3 }, vars);
+    const r = await play(['site', '-i', withDead, '--limit', 'h12:h9'], { env, timeoutMs: 300_000 });
+    assert.equal(r.code, 4, r.all);
+    assert.equal(recap(r.stdout, 'h12').unreachable, 1);
+    assert.equal(recap(r.stdout, 'h9').failed, 0);
+  });
+});
