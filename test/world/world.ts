@@ -7,6 +7,7 @@
 //   await stopAll();                                   // everything away, nothing left behind
 
 import fs from 'node:fs';
+import { stopWorldServices } from './services.js';
 import path from 'node:path';
 import { WORLD, runPath } from './config.js';
 import { cgroup2Root, isPopulated, listWorldCgroups, procsIn, removeCgroup } from './cgroup.js';
@@ -114,7 +115,10 @@ async function sweepLeftovers(log: (m: string) => void): Promise<string[]> {
  */
 export async function down(log: (m: string) => void = () => {}): Promise<string[]> {
   reloadState();
-  const problems = [...(await stopHosts()), ...(await stopNetwork())];
+  // The services (S3, ACME) keep their PID records under runDir, which is removed below: stop them first.
+  const problems: string[] = [];
+  await stopWorldServices().catch((e: Error) => problems.push(`services: ${e.message}`));
+  problems.push(...(await stopHosts()), ...(await stopNetwork()));
   problems.push(...(await sweepLeftovers(log)));
   problems.push(...restoreLimits());
   try {

@@ -1,0 +1,98 @@
+// `npm run demo`: the main job on the built-in sandbox. Brings up 3 Misskey hosts (v12 and v10
+// behind s3.<domain>, v11 behind <domain>/storage/), a Ceph S3 endpoint and an ACME CA, runs
+// `site` on them with live progress, then shows what a user cares about: a file uploaded to the
+// bucket served through the proxy, X-Cache MISS then HIT; and a drift check. The sandbox stays up
+// for more runs; `npm run sandbox:down` stops everything.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WORLD } from './config.js';
+import { getSandbox, seedFor, siteEnv, siteVars, type HostRole } from './sandbox.js';
+import { stopAll, type HostInfo } from './world.js';
+import type { MisskeyLine } from './misskey-seed.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SANDBOX_DIR = path.join(ROOT, '.sandbox');
+
+const HOSTS: { name: string; layout: 'subdomain' | 'directory'; misskey: MisskeyLine }[] = [
+  { name: 'h1', layout: 'subdomain', misskey: 'v12' },
+  { name: 'h2', layout: 'subdomain', misskey: 'v10' },
+  { name: 'h3', layout: 'directory', misskey: 'v11' },
+];
+
+function say(s: string): void {
+  console.log(`\n\x1b[1m==> ${s}\x1b[0m`);
+}
+
+function cli(args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'play.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+async function main(): Promise<number> {
+  say('Starting the sandbox: Debian hosts with systemd, Ceph S3 (radosgw), an ACME CA (Pebble)');
+  console.log('   (the first run builds the host images from the Debian mirror: a few minutes)');
+  const sb = await getSandbox((m) => console.log(`   ${m}`));
+  const hosts: HostInfo[] = [];
+  for (const h of HOSTS) {
+    const role: HostRole = { misskey: h.misskey, misskeyVhost: h.layout === 'directory' };
+    hosts.push(...(await sb.world.startHosts({ names: [h.name], layer: 'pkgs', seedFiles: seedFor(role) })));
+  }
+  fs.mkdirSync(SANDBOX_DIR, { recursive: true });
+  const inv = sb.world.writeInventory(
+    path.join(SANDBOX_DIR, 'inventory.yml'),
+    hosts,
+    {},
+    Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, sb, HOSTS.find((x) => x.name === h.name)!)])),
+  );
+  const env = siteEnv();
+  const envFile = path.join(SANDBOX_DIR, 'env');
+  fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  for (const h of HOSTS) console.log(`   ${h.name}: Misskey ${h.misskey}, https://${h.layout === 'subdomain' ? 's3.' : ''}${h.name}.test${h.layout === 'directory' ? '/storage' : '/misskey'}/...`);
+
+  say(`npm run play -- site -i ${path.relative(ROOT, inv)}`);
+  const code = await cli(['site', '-i', inv], env);
+  if (code !== 0) {
+    console.error(`\nsite exited with ${code}`);
+    return code;
+  }
+
+  say('A file uploaded to the bucket, fetched through the proxy twice (as a browser would)');
+  const h1 = hosts[0];
+  const bucket = `mss-${h1.name}-drive`;
+  const key = `misskey/demo-${Date.now()}.txt`;
+  const url = `https://s3.${h1.domain}/${key}`;
+  const show = await sb.world.hostExec(
+    h1.name,
+    [
+      `echo 'hello from the sandbox bucket' > /tmp/demo.txt`,
+      `s3cmd -c /root/.s3cfg --no-progress put --mime-type=text/plain /tmp/demo.txt s3://${bucket}/${key} >/dev/null`,
+      `for i in 1 2; do echo "GET ${url}"; curl -sk -D - -o /tmp/body --resolve s3.${h1.domain}:443:127.0.0.1 ${url} | grep -iE '^(HTTP|x-cache|content-type|expires)' | sed 's/^/   /'; echo "   body: $(cat /tmp/body)"; done`,
+      'rm -f /tmp/demo.txt /tmp/body',
+    ].join('\n'),
+  );
+  console.log(show.stdout.trimEnd());
+
+  say('Drift check: npm run play -- site --check');
+  const check = await cli(['site', '-i', inv, '--check'], env);
+
+  say('The sandbox is still up');
+  console.log(`   inventory: ${path.relative(ROOT, inv)}   (S3 endpoint ${WORLD.s3.endpoint}, ACME ${sb.services.pebble.directoryUrl})`);
+  console.log(`   try:  set -a; . ${path.relative(ROOT, envFile)}; set +a; npm run play -- site -i ${path.relative(ROOT, inv)} --check --diff`);
+  console.log('   stop: npm run sandbox:down');
+  return check;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e) => {
+    console.error(`demo failed: ${(e as Error)?.stack ?? e}`);
+    await stopAll().catch(() => undefined);
+    process.exit(1);
+  },
+);
