@@ -12,6 +12,7 @@ import { WORLD } from './config.js';
 import { getSandbox, seedFor, siteEnv, siteVars, type HostRole } from './sandbox.js';
 import { stopAll, type HostInfo } from './world.js';
 import type { MisskeyLine } from './misskey-seed.js';
+import { makeChalk } from '../../src/ui/colors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SANDBOX_DIR = path.join(ROOT, '.sandbox');
@@ -22,8 +23,9 @@ const HOSTS: { name: string; layout: 'subdomain' | 'directory'; misskey: Misskey
   { name: 'h3', layout: 'directory', misskey: 'v11' },
 ];
 
+const c = makeChalk(process.stdout);
 function say(s: string): void {
-  console.log(`\n\x1b[1m==> ${s}\x1b[0m`);
+  console.log('\n' + c.bold(`==> ${s}`));
 }
 
 function cli(args: string[], env: Record<string, string>): Promise<number> {
