@@ -5,17 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InputError } from './errors.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
-import { loadPlaybook, resolvePlaybook, type Play } from './playbook/load.js';
-import { prepare, type SourcedVars } from './runner/prepare.js';
-import { Secrets } from './secrets.js';
-import { Templates } from './template.js';
+import { EXIT } from './exit-codes.js';
 import { makeChalk } from './ui/colors.js';
-import { jsonReport, printSummary, writeJson } from './ui/report.js';
-import { progressMode, runWithProgress } from './ui/progress.js';
 import { USAGE } from './usage.js';
-import { loadProject, type Project } from './project.js';
-import { executeHosts } from './runner/execute.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -124,7 +116,9 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`mskplay ${version()}`);
       return EXIT.OK;
     }
-    return await run(args);
+    // The engine (ssh, templates, progress UI) loads only once the flags are known to be good.
+    const { run } = await import('./run.js');
+    return await run(args, PROJECT_ROOT);
   } catch (e) {
     if (e instanceof InputError) {
       console.error(err.red(`ERROR: ${e.toString()}`));
@@ -136,67 +130,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function run(args: CliArgs): Promise<number> {
-  const project: Project = loadProject(args, PROJECT_ROOT);
-  const { inventory } = project;
-  if (args.subcommand === 'inventory') {
-    if (!args.host) throw new InputError('inventory needs --host NAME', undefined, 'e.g. npm run play -- inventory --host web1');
-    console.log(JSON.stringify(project.hostJson(args.host), null, 4));
-    return EXIT.OK;
-  }
-  if (!args.playbook) throw new InputError('no playbook given', undefined, 'usage: npm run play -- PLAYBOOK [flags], e.g. npm run play -- site --check');
-  const file = resolvePlaybook(args.playbook, path.join(PROJECT_ROOT, 'playbooks'));
-  const playbook = loadPlaybook(file, project.registry);
-  const limited = project.limit(args.limit);
-  const playHosts = (play: Play) => project.select(play.hosts).filter((h) => limited.has(h));
-  if (args.listHosts || args.listTasks) {
-    for (const play of playbook.plays) {
-      const hosts = playHosts(play);
-      console.log(`\nplay: ${play.name} (${path.relative(process.cwd(), play.file)})`);
-      if (args.listHosts) {
-        console.log(`  hosts (${hosts.length}):`);
-        for (const h of hosts) console.log(`    ${h}`);
-      }
-      if (args.listTasks) {
-        console.log('  tasks:');
-        for (const t of play.tasks) console.log(`    ${t.name}\t${t.module}${t.tags.length ? `\tTAGS: [${t.tags.join(', ')}]` : ''}`);
-        if (play.handlers.length) console.log('  handlers:');
-        for (const t of play.handlers) console.log(`    ${t.name}\t${t.module}`);
-      }
-    }
-    return EXIT.OK;
-  }
-  const secrets = new Secrets();
-  const templates = new Templates({ templateDir: path.join(PROJECT_ROOT, 'templates') });
-  const extra: SourcedVars = project.extraVars;
-  const work = prepare({
-    playbook,
-    playHosts,
-    inventoryVars: (h) => project.hostVars(h),
-    extraVars: extra,
-    registry: project.registry,
-    templates,
-    secrets,
-    tags: { tags: args.tags, skipTags: args.skipTags },
-    check: args.check,
-  });
-  if (work.length === 0) throw new InputError(`no hosts to run on: the plays' host patterns and --limit '${args.limit ?? 'all'}' leave none`, { file: inventory.file });
-  const specs = project.connectSpecs(work, templates);
-  const c = makeChalk(process.stdout);
-  const started = new Date();
-  const mode = progressMode(args.json);
-  const reports = await runWithProgress(
-    work.map((w) => w.host),
-    (host, events) => executeHosts.one(work.find((w) => w.host === host)!, specs.get(host)!, { check: args.check, forceHandlers: args.forceHandlers }, { registry: project.registry, templates, secrets, events }),
-    { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
-  );
-  const code = exitCodeFor(reports, args.check);
-  if (mode !== 'silent') printSummary(reports, { diff: args.diff, check: args.check }, c);
-  if (args.json) {
-    writeJson(
-      args.json,
-      jsonReport(reports, { playbook: path.relative(PROJECT_ROOT, file), inventory: inventory.file, check: args.check, limit: args.limit, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(), exitCode: code }, secrets),
-    );
-  }
-  return code;
-}

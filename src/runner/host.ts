@@ -33,8 +33,20 @@ interface Pending {
   def: TaskDef;
   params: unknown;
   handler: boolean;
+  /** Why it does not run (condition false) or cannot (params failed), recorded when reached. */
+  skip?: string;
+  error?: string;
   /** null = probes must be (re)read before planning. */
   results: ProbeResult[] | null;
+  done?: boolean;
+}
+
+interface PlayRun {
+  hp: HostPlay;
+  lazy: LazyVars;
+  state: HostState;
+  notified: Set<string>;
+  tasks: Pending[];
 }
 
 export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOptions, deps: HostDeps): Promise<HostReport> {
@@ -49,10 +61,8 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
     log(1, `connected to ${spec.user}@${spec.address}:${spec.port}${spec.become ? ' (become)' : ''}`);
     const facts = await deps.gatherFacts(conn);
     log(2, `facts: ${facts.os_pretty}, ${facts.pkg_mgr}, nginx user ${facts.nginx_user}, layout ${facts.nginx_layout}, systemd ${facts.systemd}`);
-    for (const hp of work.plays) {
-      const ok = await runPlay(hp, conn, facts, work.host, opts, deps, report, log);
-      if (!ok) break;
-    }
+    const runner = new HostRunner(work.host, conn, facts, opts, deps, report, log);
+    await runner.run(work.plays);
   } catch (e) {
     if (e instanceof UnreachableError) {
       report.unreachable = true;
@@ -71,130 +81,155 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
   return report;
 }
 
-/** Returns false when the host failed (later plays do not run on it). */
-async function runPlay(
-  hp: HostPlay,
-  conn: Connection,
-  facts: Facts,
-  host: string,
-  opts: HostRunOptions,
-  deps: HostDeps,
-  report: HostReport,
-  log: (level: number, line: string) => void,
-): Promise<boolean> {
-  const { templates, secrets, events } = deps;
-  const lazy = new LazyVars(templates, hp.vars, magicVars(host, facts, opts.check));
-  const state: HostState = { rollback: new Map(), changedGroups: new Set() };
-  const notified = new Set<string>();
-  const record = (r: TaskResult) => {
-    report.tasks.push(r);
-    const c = report.counts;
+class HostRunner {
+  /** Every task of every play, in order: one probe batch serves them all until something changes. */
+  private queue: Pending[] = [];
+
+  constructor(
+    private readonly host: string,
+    private readonly conn: Connection,
+    private readonly facts: Facts,
+    private readonly opts: HostRunOptions,
+    private readonly deps: HostDeps,
+    private readonly report: HostReport,
+    private readonly log: (level: number, line: string) => void,
+  ) {}
+
+  async run(plays: HostPlay[]): Promise<void> {
+    const runs = plays.map((hp): PlayRun => {
+      const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check));
+      return { hp, lazy, state: { rollback: new Map(), changedGroups: new Set() }, notified: new Set(), tasks: this.prepare(hp.tasks, lazy, false) };
+    });
+    this.queue = runs.flatMap((r) => r.tasks);
+    for (const r of runs) {
+      const ok = await this.execute(r, r.tasks);
+      if (!ok && !this.opts.forceHandlers) return;
+      // Handlers: once each, in definition order, only if notified (by name or listen topic).
+      const notified = r.hp.play.handlers.filter((h) => r.notified.has(h.name) || h.listen.some((l) => r.notified.has(l)));
+      if (notified.length && !(await this.execute(r, this.prepare(notified, r.lazy, true)))) return;
+      if (!ok) return;
+    }
+  }
+
+  /** Decide `when` and render params; failures become task failures when the task is reached. */
+  private prepare(entries: TaskEntry[], lazy: LazyVars, handler: boolean): Pending[] {
+    const { templates, secrets } = this.deps;
+    return entries.map((entry) => {
+      const p: Pending = { entry, def: this.deps.registry[entry.module], params: undefined, handler, results: null };
+      try {
+        const skip = entry.when.find((c) => !templates.evaluate(c, lazy.context()));
+        if (skip !== undefined) return { ...p, skip: `condition is false: ${skip}` };
+        const params = templates.renderValue(entry.params, lazy.context());
+        for (const s of secretValues(p.def.schema, params)) secrets.add(s);
+        const problems = checkParams(p.def, params).map((x) => x.message);
+        if (problems.length === 0) problems.push(...(p.def.validate?.(params) ?? []).map((x) => (x.param ? `${x.param}: ` : '') + x.message));
+        if (problems.length) throw new TaskError(problems.join('; '));
+        return { ...p, params };
+      } catch (e) {
+        return { ...p, error: (e as Error).message };
+      }
+    });
+  }
+
+  private record(r: TaskResult): void {
+    this.report.tasks.push(r);
+    const c = this.report.counts;
     if (r.status === 'ok' || r.status === 'changed') c.ok++;
     if (r.status === 'changed') c.changed++;
     if (r.status === 'skipped') c.skipped++;
     if (r.status === 'failed') r.ignored ? c.ignored++ : c.failed++;
-    events.taskEnd?.(r);
-  };
-  const result = (p: Pending, status: TaskResult['status'], t0: number, extra: Partial<TaskResult> = {}): TaskResult => ({
-    host,
-    play: hp.play.name,
-    task: p.entry.name,
-    module: p.entry.module,
-    handler: p.handler,
-    status,
-    durationMs: Date.now() - t0,
-    ...extra,
-    msg: extra.msg === undefined ? undefined : secrets.mask(extra.msg),
-  });
+    this.deps.events.taskEnd?.(r);
+  }
 
-  const runList = async (entries: TaskEntry[], handler: boolean): Promise<boolean> => {
-    // Decide `when` and render params first; failures here are task failures on this host.
-    const pending: Pending[] = [];
-    for (const entry of entries) {
+  private result(run: PlayRun, p: Pending, status: TaskResult['status'], t0: number, extra: Partial<TaskResult> = {}): TaskResult {
+    return {
+      host: this.host,
+      play: run.hp.play.name,
+      task: p.entry.name,
+      module: p.entry.module,
+      handler: p.handler,
+      status,
+      durationMs: Date.now() - t0,
+      ...extra,
+      msg: extra.msg === undefined ? undefined : this.deps.secrets.mask(extra.msg),
+    };
+  }
+
+  /** Returns false when a task failed (and was not ignored). */
+  private async execute(run: PlayRun, list: Pending[]): Promise<boolean> {
+    const { templates, secrets, events } = this.deps;
+    for (const p of list) {
       const t0 = Date.now();
-      const def = deps.registry[entry.module];
-      const stub: Pending = { entry, def, params: undefined, handler, results: null };
-      try {
-        const skip = entry.when.find((c) => !templates.evaluate(c, lazy.context()));
-        if (skip !== undefined) {
-          record(result(stub, 'skipped', t0, { msg: `condition is false: ${skip}` }));
-          continue;
-        }
-        const params = templates.renderValue(entry.params, lazy.context());
-        for (const s of secretValues(def.schema, params)) secrets.add(s);
-        const problems = checkParams(def, params).map((p) => p.message);
-        if (problems.length === 0) problems.push(...(def.validate?.(params) ?? []).map((p) => (p.param ? `${p.param}: ` : '') + p.message));
-        if (problems.length) throw new TaskError(problems.join('; '));
-        pending.push({ ...stub, params });
-      } catch (e) {
-        record(result(stub, 'failed', t0, { msg: (e as Error).message, ignored: entry.ignoreErrors }));
-        if (!entry.ignoreErrors) return false;
+      p.done = true;
+      if (p.skip) {
+        this.record(this.result(run, p, 'skipped', t0, { msg: p.skip }));
+        continue;
       }
-    }
-    for (let i = 0; i < pending.length; i++) {
-      const p = pending[i];
-      const t0 = Date.now();
-      events.taskStart?.(host, p.entry.name, handler);
+      if (p.error) {
+        this.record(this.result(run, p, 'failed', t0, { msg: p.error, ignored: p.entry.ignoreErrors }));
+        if (p.entry.ignoreErrors) continue;
+        return false;
+      }
+      events.taskStart?.(this.host, p.entry.name, p.handler);
       try {
-        if (!p.results) await probeBatch(pending.slice(i), conn, facts, deps, log);
-        const ctx = { host, facts, check: opts.check, state, renderTemplate: (name: string) => templates.renderFile(name, lazy.context()) };
+        if (!p.results) await this.probe(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p));
+        const ctx = { host: this.host, facts: this.facts, check: this.opts.check, state: run.state, renderTemplate: (name: string) => templates.renderFile(name, run.lazy.context()) };
         const plan: Plan = p.def.plan(ctx, p.params, p.results!);
         const diffs = plan.action === 'change' ? plan.diffs : undefined;
         if (plan.action === 'ok' || plan.action === 'skip') {
-          record(result(p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg }));
+          this.record(this.result(run, p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg }));
           continue;
         }
-        if (opts.check) {
+        if (this.opts.check) {
           if (plan.action === 'change') {
-            record(result(p, 'changed', t0, { msg: plan.summary, diffs: maskDiffs(diffs, secrets) }));
-            for (const n of p.entry.notify) notified.add(n);
+            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs: maskDiffs(diffs, secrets) }));
+            for (const n of p.entry.notify) run.notified.add(n);
           } else {
-            record(result(p, 'skipped', t0, { msg: `would run: ${plan.summary}` }));
+            this.record(this.result(run, p, 'skipped', t0, { msg: `would run: ${plan.summary}` }));
           }
           continue;
         }
-        const actx: ApplyContext = { ...ctx, conn, log: (m) => log(2, `${p.entry.name}: ${m}`) };
-        log(1, `${p.entry.name}: ${plan.action === 'change' ? plan.summary : 'run ' + plan.summary}`);
+        const actx: ApplyContext = { ...ctx, conn: this.conn, log: (m) => this.log(2, `${p.entry.name}: ${m}`) };
+        this.log(1, `${p.entry.name}: ${plan.action === 'change' ? plan.summary : 'run ' + plan.summary}`);
         const out = await p.def.apply(actx, p.params, plan);
         if (out.changed) {
-          for (const n of p.entry.notify) notified.add(n);
-          // Later tasks may read what this one changed: re-read their probes.
-          for (const q of pending.slice(i + 1)) q.results = null;
+          for (const n of p.entry.notify) run.notified.add(n);
+          // Later tasks may read what this one changed: their probes are read again.
+          for (const q of this.queue) if (!q.done) q.results = null;
+          for (const q of list) if (!q.done) q.results = null;
         }
-        record(result(p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? maskDiffs(diffs, secrets) : undefined }));
+        this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? maskDiffs(diffs, secrets) : undefined }));
       } catch (e) {
         if (e instanceof UnreachableError) throw e;
         const err = e as TaskError;
         const msg = err.detail ? `${err.message}\n${err.detail}` : err.message ?? String(e);
-        record(result(p, 'failed', t0, { msg, ignored: p.entry.ignoreErrors }));
+        this.record(this.result(run, p, 'failed', t0, { msg, ignored: p.entry.ignoreErrors }));
         if (!p.entry.ignoreErrors) return false;
       }
     }
     return true;
-  };
-
-  const tasksOk = await runList(hp.tasks, false);
-  if (!tasksOk && !opts.forceHandlers) return false;
-  // Handlers: once each, in definition order, only if notified (by name or listen topic).
-  const handlers = hp.play.handlers.filter((h) => notified.has(h.name) || h.listen.some((l) => notified.has(l)));
-  if (handlers.length) {
-    const handlersOk = await runList(handlers, true);
-    if (!handlersOk) return false;
   }
-  return tasksOk;
-}
 
-async function probeBatch(pending: Pending[], conn: Connection, facts: Facts, deps: HostDeps, log: (l: number, s: string) => void): Promise<void> {
-  const all: Probe[] = [];
-  const slices: [Pending, number, number][] = [];
-  for (const p of pending) {
-    const probes = p.def.probes(p.params, facts);
-    slices.push([p, all.length, all.length + probes.length]);
-    all.push(...probes);
+  /** Read the probes of these tasks in one round trip (identical probes asked once). */
+  private async probe(pending: Pending[]): Promise<void> {
+    const todo = pending.filter((p) => !p.skip && !p.error && !p.results);
+    const unique = new Map<string, number>();
+    const probes: Probe[] = [];
+    const slots = todo.map((p) =>
+      p.def.probes(p.params, this.facts).map((pr) => {
+        const key = JSON.stringify(pr);
+        let i = unique.get(key);
+        if (i === undefined) {
+          i = probes.push(pr) - 1;
+          unique.set(key, i);
+        }
+        return i;
+      }),
+    );
+    this.log(3, `probing ${probes.length} item(s) for ${todo.length} task(s) in one round trip`);
+    const results = probes.length ? await this.deps.runProbes(this.conn, probes) : [];
+    todo.forEach((p, k) => (p.results = slots[k].map((i) => results[i])));
   }
-  log(3, `probing ${all.length} item(s) for ${pending.length} task(s) in one round trip`);
-  const results = all.length ? await deps.runProbes(conn, all) : [];
-  for (const [p, a, b] of slices) p.results = results.slice(a, b);
 }
 
 function maskDiffs(diffs: { path: string; before: string; after: string }[] | undefined, secrets: Secrets) {
