@@ -1,7 +1,17 @@
 // Mocha root hooks for the test world. The world itself starts lazily, on the first getWorld()
-// of an e2e test (see e2e.ts); this only guarantees that it is stopped at the end of the run.
+// of an e2e test (see e2e.ts); setup only makes sure the Debian packages the tests drive are
+// installed (a fresh machine needs nothing installed by hand), and teardown stops the world.
 
+import { ensureDebianPackages } from './packages.js';
 import { stopAll, worldStarted } from './world.js';
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const why = ensureDebianPackages((m) => console.log(`[world] ${m}`));
+  if (!why) return;
+  // Tests that need a missing program say so themselves (and fail under CI=true).
+  if (process.env.CI === 'true') throw new Error(`[world] ${why}`);
+  console.log(`[world] ${why}`);
+}
 
 export async function mochaGlobalTeardown(): Promise<void> {
   if (!worldStarted()) return;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { WORLD, runPath } from './config.js';
 import { issueServerCert } from './pki.js';
 import { startWorldServices, stopWorldServices, seedHostServices, type WorldServices } from './services.js';
+import { ensureDebianPackages } from './packages.js';
 import { addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
 import type { MisskeyLine, MisskeyTokens } from './misskey-seed.js';
 
@@ -23,6 +24,8 @@ let sandbox: Promise<Sandbox> | null = null;
 /** World + services, started once per process (torn down with the world). */
 export function getSandbox(log?: (m: string) => void): Promise<Sandbox> {
   sandbox ??= (async () => {
+    const why = ensureDebianPackages(log);
+    if (why) throw new Error(`the sandbox cannot start: ${why}`);
     const world = await getWorld(log);
     addTeardown(async () => {
       sandbox = null;
