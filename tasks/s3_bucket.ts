@@ -2,24 +2,17 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask, type CmdState } from '../src/task.js';
-import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketUri, infoCommand, s3cmd } from './lib/s3cmd.js';
+import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketTaskSchema, bucketUri, infoCommand, s3cmd } from './lib/s3cmd.js';
 
 interface Params {
   bucket: string;
   config: string;
 }
 
-export const bucketSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'S3 bucket name (3-63 lower-case letters, digits, dots, dashes)' };
-
 export default defineTask<Params>({
   name: 's3_bucket',
   doc: 'Ensure the bucket exists (s3cmd mb when missing; never deletes)',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['bucket', 'config'],
-    properties: { bucket: bucketSchema, config: { type: 'string', pattern: '^/' } },
-  },
+  schema: bucketTaskSchema,
   probes: (p) => [{ kind: 'cmd', cmd: infoCommand(p.config, p.bucket) }],
   plan: (_ctx, p, [r]) => {
     const info = r as CmdState;

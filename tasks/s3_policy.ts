@@ -3,8 +3,7 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask, type CmdState } from '../src/task.js';
-import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketUri, infoCommand, policyFromInfo, publicReadPolicy, s3cmd, samePolicy } from './lib/s3cmd.js';
-import { bucketSchema } from './s3_bucket.js';
+import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketTaskSchema, bucketUri, infoCommand, policyFromInfo, publicReadPolicy, s3cmd, samePolicy } from './lib/s3cmd.js';
 
 interface Params {
   bucket: string;
@@ -16,12 +15,7 @@ const pretty = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 export default defineTask<Params, string>({
   name: 's3_policy',
   doc: 'Set the public-read GetObject bucket policy when the current one differs (compared as JSON)',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['bucket', 'config'],
-    properties: { bucket: bucketSchema, config: { type: 'string', pattern: '^/' } },
-  },
+  schema: bucketTaskSchema,
   probes: (p) => [{ kind: 'cmd', cmd: infoCommand(p.config, p.bucket) }],
   plan: (_ctx, p, [r]) => {
     const info = r as CmdState;

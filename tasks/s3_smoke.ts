@@ -5,8 +5,7 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask } from '../src/task.js';
-import { bucketUri, s3cmd } from './lib/s3cmd.js';
-import { bucketSchema } from './s3_bucket.js';
+import { bucketSchema, bucketUri, s3cmd } from './lib/s3cmd.js';
 
 interface Params {
   config: string;

@@ -62,3 +62,13 @@ export function canonicalPolicy(value: unknown): unknown {
 export function samePolicy(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonicalPolicy(a)) === JSON.stringify(canonicalPolicy(b));
 }
+
+export const bucketSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'S3 bucket name (3-63 lower-case letters, digits, dots, dashes)' };
+
+/** Params of the tasks that act on one bucket with s3cmd: the bucket and s3cmd's config file. */
+export const bucketTaskSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['bucket', 'config'],
+  properties: { bucket: bucketSchema, config: { type: 'string', pattern: '^/' } },
+};

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { WORLD, runPath } from '../world/config.js';
 import { pebbleIssuingRoot } from '../world/pebble.js';
-import { PrereqError } from '../world/world.js';
-import { getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
+import { inventoryPath, sandboxOrSkip, siteEnv, startSiteHosts, type Sandbox } from '../world/sandbox.js';
 import type { HostInfo } from '../world/world.js';
 import { digest } from './digest.js';
 import { play, recap } from './play.js';
@@ -26,17 +25,9 @@ describe('storage + proxy plays on 3 world hosts', function () {
 
   before(async function () {
     this.timeout(1_200_000);
-    try {
-      sb = await getSandbox();
-    } catch (e) {
-      if (e instanceof PrereqError && process.env.CI !== 'true') this.skip();
-      throw e;
-    }
-    hosts = [];
-    for (const name of Object.keys(LAYOUT)) {
-      hosts.push(...(await sb.world.startHosts({ names: [name], layer: 'pkgs', seedFiles: seedFor({ misskeyVhost: LAYOUT[name] === 'directory' }) })));
-    }
-    inv = sb.world.writeInventory(inventoryPath('proxy.yml'), hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, sb, { layout: LAYOUT[h.name] })])));
+    sb = await sandboxOrSkip(this);
+    const roles = Object.fromEntries(Object.entries(LAYOUT).map(([n, layout]) => [n, { layout }]));
+    ({ hosts, inventory: inv } = await startSiteHosts(sb, roles, inventoryPath('proxy.yml')));
     // Each bucket exists with an object before the play, private (as a new Vultr bucket is).
     for (const h of hosts) {
       const cfg = `[default]\naccess_key = ${WORLD.s3.accessKey}\nsecret_key = ${WORLD.s3.secretKey}\nhost_base = ${WORLD.s3.endpoint}\nhost_bucket = %(bucket)s.${WORLD.s3.endpoint}\nuse_https = True\n`;

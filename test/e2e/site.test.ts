@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { diffLines } from 'diff';
 import { WORLD, runPath } from '../world/config.js';
 import { defaultYml, MISSKEY_PATHS } from '../world/misskey-seed.js';
-import { PrereqError, type HostInfo } from '../world/world.js';
-import { TOKENS, getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
+import type { HostInfo } from '../world/world.js';
+import { TOKENS, inventoryPath, sandboxOrSkip, siteEnv, siteVars, startSiteHosts, type Sandbox } from '../world/sandbox.js';
 import { digest } from './digest.js';
 import { play, recap } from './play.js';
 
@@ -31,17 +31,8 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
 
   before(async function () {
     this.timeout(1_200_000);
-    try {
-      sb = await getSandbox();
-    } catch (e) {
-      if (e instanceof PrereqError && process.env.CI !== 'true') this.skip();
-      throw e;
-    }
-    hosts = [];
-    for (const [name, r] of Object.entries(ROLES)) {
-      hosts.push(...(await sb.world.startHosts({ names: [name], layer: 'pkgs', seedFiles: seedFor({ misskey: r.misskey, misskeyVhost: r.layout === 'directory' }) })));
-    }
-    inv = sb.world.writeInventory(inventoryPath('site.yml'), hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, sb, ROLES[h.name as keyof typeof ROLES])])));
+    sb = await sandboxOrSkip(this);
+    ({ hosts, inventory: inv } = await startSiteHosts(sb, ROLES, inventoryPath('site.yml')));
   });
 
   it('refuses bad values before touching any host, naming where they came from', async () => {

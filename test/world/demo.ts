@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORLD } from './config.js';
-import { getSandbox, seedFor, siteEnv, siteVars, type HostRole } from './sandbox.js';
-import { stopAll, type HostInfo } from './world.js';
+import { getSandbox, siteEnv, startSiteHosts } from './sandbox.js';
+import { stopAll } from './world.js';
 import type { MisskeyLine } from './misskey-seed.js';
 import { makeChalk } from '../../src/ui/colors.js';
 
@@ -40,18 +40,9 @@ async function main(): Promise<number> {
   say('Starting the sandbox: Debian hosts with systemd, Ceph S3 (radosgw), an ACME CA (Pebble)');
   console.log('   (the first run builds the host images from the Debian mirror: a few minutes)');
   const sb = await getSandbox((m) => console.log(`   ${m}`));
-  const hosts: HostInfo[] = [];
-  for (const h of HOSTS) {
-    const role: HostRole = { misskey: h.misskey, misskeyVhost: h.layout === 'directory' };
-    hosts.push(...(await sb.world.startHosts({ names: [h.name], layer: 'pkgs', seedFiles: seedFor(role) })));
-  }
   fs.mkdirSync(SANDBOX_DIR, { recursive: true });
-  const inv = sb.world.writeInventory(
-    path.join(SANDBOX_DIR, 'inventory.yml'),
-    hosts,
-    {},
-    Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, sb, HOSTS.find((x) => x.name === h.name)!)])),
-  );
+  const roles = Object.fromEntries(HOSTS.map((h) => [h.name, { layout: h.layout, misskey: h.misskey }]));
+  const { hosts, inventory: inv } = await startSiteHosts(sb, roles, path.join(SANDBOX_DIR, 'inventory.yml'));
   const env = siteEnv();
   const envFile = path.join(SANDBOX_DIR, 'env');
   fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });

@@ -1,11 +1,12 @@
-// For e2e tests: get the world, or skip (locally) / fail (CI=true) when the machine lacks what it needs.
+// For e2e tests: get the world (or the whole sandbox), or skip (locally) / fail (CI=true) when the
+// machine lacks what it needs.
 
 import { getWorld, PrereqError, type World } from './world.js';
 
 /** Call in a `before` hook (with a long timeout: the first call may build the layers). */
-export async function worldOrSkip(ctx: Mocha.Context): Promise<World> {
+export async function startOrSkip<T>(ctx: Mocha.Context, start: () => Promise<T>): Promise<T> {
   try {
-    return await getWorld();
+    return await start();
   } catch (e) {
     if (e instanceof PrereqError && process.env.CI !== 'true') {
       console.log(`    (skipped: ${e.message})`);
@@ -13,4 +14,8 @@ export async function worldOrSkip(ctx: Mocha.Context): Promise<World> {
     }
     throw e;
   }
+}
+
+export function worldOrSkip(ctx: Mocha.Context): Promise<World> {
+  return startOrSkip(ctx, () => getWorld());
 }

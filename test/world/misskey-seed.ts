@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { MetaFields } from '../../tasks/lib/misskey-api.js';
 import { fileURLToPath } from 'node:url';
 import { Layers, Owner, mkdirOwned, ownerOf, readMerged, statMerged, symlinkUpper, writeUpper } from './services-upper.js';
 
@@ -29,21 +30,7 @@ export interface SeedMisskeyOptions {
 }
 
 /** The 13 object-storage fields of Misskey's `meta` table (v11/v12), as the stand-in stores them. */
-export interface MisskeyMeta {
-  useObjectStorage: boolean;
-  objectStorageBaseUrl: string | null;
-  objectStorageBucket: string | null;
-  objectStoragePrefix: string | null;
-  objectStorageEndpoint: string | null;
-  objectStorageRegion: string | null;
-  objectStoragePort: number | null;
-  objectStorageAccessKey: string | null;
-  objectStorageSecretKey: string | null;
-  objectStorageUseSSL: boolean;
-  objectStorageUseProxy: boolean;
-  objectStorageSetPublicRead: boolean;
-  objectStorageS3ForcePathStyle: boolean;
-}
+export type MisskeyMeta = MetaFields;
 
 /** The state file the stand-in keeps (tests read it from the upper dir). */
 export interface MisskeyState {

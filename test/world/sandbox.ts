@@ -8,6 +8,7 @@ import { WORLD, runPath } from './config.js';
 import { issueServerCert } from './pki.js';
 import { startWorldServices, stopWorldServices, seedHostServices, type WorldServices } from './services.js';
 import { ensureDebianPackages } from './packages.js';
+import { startOrSkip } from './e2e.js';
 import { addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
 import type { MisskeyLine, MisskeyTokens } from './misskey-seed.js';
 
@@ -115,6 +116,25 @@ export function siteVars(h: HostInfo, s: Sandbox, o: SiteHostVars): Record<strin
     smoke_validate_certs: o.layout === 'directory',
     ...(o.misskey ? { misskey_version: o.misskey } : {}),
   };
+}
+
+/**
+ * Start hosts for site runs (one role each: proxy layout, Misskey line; layout B gets the admin's
+ * Misskey vhost) and write their inventory. Returns the hosts and the inventory path.
+ */
+export async function startSiteHosts(s: Sandbox, roles: Record<string, SiteHostVars>, inventory: string): Promise<{ hosts: HostInfo[]; inventory: string }> {
+  const hosts: HostInfo[] = [];
+  for (const [name, r] of Object.entries(roles)) {
+    const seed = seedFor({ misskey: r.misskey, misskeyVhost: r.layout === 'directory' });
+    hosts.push(...(await s.world.startHosts({ names: [name], layer: 'pkgs', seedFiles: seed })));
+  }
+  s.world.writeInventory(inventory, hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, s, roles[h.name])])));
+  return { hosts, inventory };
+}
+
+/** For an e2e `before` hook: the sandbox, or a skip (locally) / failure (CI=true) when the machine cannot run it. */
+export function sandboxOrSkip(ctx: Mocha.Context): Promise<Sandbox> {
+  return startOrSkip(ctx, () => getSandbox());
 }
 
 /** Environment a run needs: the S3 keys and the admin token, the way a user provides them. */
