@@ -9,7 +9,7 @@ import { issueServerCert } from './pki.js';
 import { startWorldServices, stopWorldServices, seedHostServices, type WorldServices } from './services.js';
 import { ensureDebianPackages } from './packages.js';
 import { startOrSkip } from './e2e.js';
-import { addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
+import { PrereqError, addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
 import type { MisskeyLine, MisskeyTokens } from './misskey-seed.js';
 
 /** Test-only tokens of the stand-in's users (not anyone's secrets). */
@@ -26,7 +26,7 @@ let sandbox: Promise<Sandbox> | null = null;
 export function getSandbox(log?: (m: string) => void): Promise<Sandbox> {
   sandbox ??= (async () => {
     const why = ensureDebianPackages(log);
-    if (why) throw new Error(`the sandbox cannot start: ${why}`);
+    if (why) throw new PrereqError(`the sandbox cannot start: ${why}`);
     const world = await getWorld(log);
     addTeardown(async () => {
       sandbox = null;
