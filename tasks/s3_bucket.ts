@@ -21,9 +21,8 @@ export default defineTask<Params>({
     if (info.code === S3_NOT_FOUND) return { action: 'change', summary: `create bucket ${p.bucket}` };
     throw new TaskError(`cannot read bucket ${p.bucket} (s3cmd exit ${info.code})`, (info.stderr || info.stdout).trim().split('\n').slice(-5).join('\n'));
   },
+  // plan read the bucket just before (probes are re-read after s3cmd's config changes): no second look.
   apply: async (ctx, p) => {
-    const check = await ctx.conn.exec(infoCommand(p.config, p.bucket));
-    if (check.code === 0) return { changed: false };
     const r = await ctx.conn.exec(s3cmd(p.config, sh`mb ${bucketUri(p.bucket)}`));
     if (r.code !== 0) throw new TaskError(`s3cmd mb ${bucketUri(p.bucket)} failed (exit ${r.code})`, (r.stderr || r.stdout).trim());
     return { changed: true };
