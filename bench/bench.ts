@@ -27,14 +27,21 @@ const say = (m: string) => console.log(`[${clock()}] ${m}`);
 
 function options() {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, sizes: { type: 'string' }, reps: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, sizes: { type: 'string' }, reps: { type: 'string' }, resume: { type: 'string' } },
     strict: true,
   });
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : values.quick ? [1, 3] : FULL_SIZES;
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_HOSTS)) throw new Error(`--sizes: whole numbers from 1 to ${MAX_HOSTS}`);
   const reps = Number(values.reps ?? 3);
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps: a whole number >= 1');
-  return { sizes, reps, json: values.json ?? false, full: sizes.join() === FULL_SIZES.join() && reps >= 3 };
+  return { sizes, reps, json: values.json ?? false, full: sizes.join() === FULL_SIZES.join() && reps >= 3, resume: values.resume };
+}
+
+/** The code under test: commit and whether the runner's files differ from it. */
+function codeVersion(): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const head = git(['rev-parse', '--short', 'HEAD']) || 'unknown';
+  return git(['status', '--porcelain', '--', 'src', 'tasks', 'playbooks', 'templates', 'bin']) ? `${head}+local changes` : head;
 }
 
 /** Median of several start-ups of a command, in ms. */
@@ -60,7 +67,7 @@ function ourTaskTimes(r: RunResult): OurTaskTimes | null {
 
 class Bench {
   readonly logDir = path.join(ROOT, '.sandbox', 'bench', 'logs');
-  readonly res: Results;
+  res: Results;
   private sb!: Sandbox;
 
   constructor(
@@ -78,20 +85,36 @@ class Bench {
       crossChecks: [],
       ourTasks: [],
       anomalies: [],
+      parts: [],
     };
+    if (opts.resume) {
+      // Go on with an interrupted run: keep its results, run the sizes it does not have yet.
+      const prev = JSON.parse(fs.readFileSync(opts.resume, 'utf8')) as Results;
+      const done = (n: number) => PHASES.every((p) => (['ours', 'ansible'] as Tool[]).every((t) => prev.runs.filter((r) => r.hosts === n && r.phase === p && r.tool === t).length >= opts.reps));
+      this.res = { ...prev, parts: prev.parts ?? [{ startedAt: prev.startedAt, wallS: prev.totalWallS ?? 0, sizes: prev.sizes.filter(done), code: 'unknown' }], aborted: undefined, complete: false };
+      this.res.sizes = opts.sizes;
+      this.todo = opts.sizes.filter((n) => !done(n));
+      say(`resuming ${opts.resume}: sizes done ${opts.sizes.filter(done).join(',') || 'none'}; to run ${this.todo.join(',')}`);
+    } else this.todo = opts.sizes;
+    this.res.parts.push({ startedAt: new Date().toISOString(), wallS: 0, sizes: [], code: codeVersion() });
   }
+
+  private todo: number[];
 
   async run(): Promise<void> {
     fs.rmSync(this.logDir, { recursive: true, force: true });
     fs.mkdirSync(controlDir(this.logDir), { recursive: true });
     // Start-up first, while the machine is idle.
-    this.res.startup.oursMs = startup([process.execPath, path.join(ROOT, 'bin', 'play.js'), '--version'], 11);
-    this.res.startup.ansibleMs = startup(['ansible-playbook', '--version'], 5);
+    if (!this.res.startup.oursMs.length) {
+      this.res.startup.oursMs = startup([process.execPath, path.join(ROOT, 'bin', 'play.js'), '--version'], 11);
+      this.res.startup.ansibleMs = startup(['ansible-playbook', '--version'], 5);
+    }
     say(`start-up: mskplay ${median(this.res.startup.oursMs).toFixed(0)} ms, ansible-playbook ${median(this.res.startup.ansibleMs).toFixed(0)} ms`);
     say('starting the sandbox (world hosts network, S3, ACME)');
     this.sb = await getSandbox((m) => say(`world: ${m}`));
-    for (const n of this.opts.sizes) {
+    for (const n of this.todo) {
       await this.size(n, n === this.opts.sizes[0]);
+      this.res.parts.at(-1)!.sizes.push(n);
       this.write();
     }
     this.res.complete = true;
@@ -158,7 +181,8 @@ class Bench {
 
   /** results.md (bench/ for a full run, .sandbox/bench/ otherwise) and, with --json, results.json. */
   write(): { md: string; file: string } {
-    this.res.totalWallS = (Date.now() - t0) / 1000;
+    this.res.parts.at(-1)!.wallS = (Date.now() - t0) / 1000;
+    this.res.totalWallS = this.res.parts.reduce((a, p) => a + p.wallS, 0);
     const md = toMarkdown(this.res);
     const dir = this.opts.full ? path.join(ROOT, 'bench') : path.join(ROOT, '.sandbox', 'bench');
     fs.mkdirSync(dir, { recursive: true });

@@ -41,6 +41,8 @@ export interface Results {
   ourTasks: OurTaskTimes[];
   /** Runs whose outcome was not what the phase expects (e.g. a no-op that changed something). */
   anomalies: string[];
+  /** Sessions of this run (more than one when an interrupted run was resumed): sizes done, code. */
+  parts: { startedAt: string; wallS: number; sizes: number[]; code: string }[];
 }
 
 const s = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
@@ -90,6 +92,9 @@ export function toMarkdown(res: Results): string {
   L.push(`- Date: ${m.date}; node ${m.node}; ${m.ansible}`);
   L.push(`- Hosts: N world hosts (Debian 12, systemd, \`pkgs\` layer) on the same machine as both tools; median of ${res.reps} runs per cell, the tools alternating.`);
   if (res.totalWallS !== undefined) L.push(`- Whole benchmark: ${(res.totalWallS / 60).toFixed(1)} min`);
+  if (res.parts.length > 1) {
+    L.push(`- Run in ${res.parts.length} parts (an interrupted run resumed with --resume): ${res.parts.map((p) => `N=${p.sizes.join(',') || '–'} from ${p.startedAt.slice(0, 16)}Z, ${(p.wallS / 60).toFixed(1)} min, code ${p.code}`).join('; ')}`);
+  } else if (res.parts[0]) L.push(`- Code: ${res.parts[0].code}`);
   L.push('');
   L.push('## Wall time (seconds, median; every run in brackets)', '');
   L.push('| N | phase | mskplay | Ansible | mskplay / Ansible |', '|---:|---|---:|---:|---:|');
