@@ -29,13 +29,14 @@ export default defineTask<Params, Partial<MetaFields>>({
     },
   },
   validate: validateDrive,
+  // With the line known, only its read is sent (one API call on the host); with `auto` both are
+  // prepared, since which one counts is known only from package.json, read in the same batch.
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },
-    // Both reads are prepared: which one counts depends on the line (known for sure only with package.json).
-    { kind: 'cmd', cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) },
-    { kind: 'cmd', cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) },
+    ...(p.line === 'v12' || p.line === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }] : []),
+    ...(p.line === 'v11' || p.line === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }] : []),
   ],
-  plan: (_ctx, p, [pkg, v12, v11]) => {
+  plan: (_ctx, p, [pkg, ...reads]) => {
     let line: MisskeyLine;
     try {
       line = resolveLine(p.line, pkg as FileState, p.path);
@@ -44,7 +45,9 @@ export default defineTask<Params, Partial<MetaFields>>({
     }
     if (line === 'v10') return { action: 'skip', msg: 'Misskey v10 keeps drive settings in .config/default.yml (see misskey_config)' };
     const endpoint = line === 'v12' ? 'admin/meta' : 'meta';
-    const ans = parseApiAnswer((line === 'v12' ? v12 : v11) as CmdState);
+    // reads: [admin/meta, meta] for auto, else the one read of the given line.
+    const read = p.line === 'auto' ? reads[line === 'v12' ? 0 : 1] : reads[0];
+    const ans = parseApiAnswer(read as CmdState);
     if (ans.status !== 200) throw new TaskError(describeApiError(endpoint, ans));
     const cur = ans.body as Partial<MetaFields>;
     if (line === 'v11' && !('objectStorageBucket' in cur)) {

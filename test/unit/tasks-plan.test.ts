@@ -192,6 +192,39 @@ describe('task plans (fixtures)', () => {
     });
   });
 
+  describe('misskey_meta (v11/v12 admin API)', () => {
+    const params = (line: string) => ({
+      line, path: '/home/misskey/misskey', api_url: 'http://127.0.0.1:3000', token: 'tok-123456',
+      base_url: 'https://s3.example.com', bucket: 'mk-files', prefix: 'misskey', endpoint: 'ewr1.vultrobjects.com',
+      access_key: 'AK-123456', secret_key: 'SK-123456',
+    });
+    const probesOf = (line: string) => TASKS.misskey_meta!.probes(params(line) as never, DEBIAN11);
+    const pkg = (version: string, name = 'misskey') => file(JSON.stringify({ name, version }));
+    const api = (body: unknown, status = 200) => cmd(0, `${JSON.stringify(body)}\n${status}`);
+    const settled = { useObjectStorage: true, objectStorageBaseUrl: 'https://s3.example.com', objectStorageBucket: 'mk-files',
+      objectStoragePrefix: 'misskey', objectStorageEndpoint: 'ewr1.vultrobjects.com', objectStorageRegion: null, objectStoragePort: null,
+      objectStorageAccessKey: 'AK-123456', objectStorageSecretKey: 'SK-123456', objectStorageUseSSL: true, objectStorageUseProxy: true,
+      objectStorageSetPublicRead: false, objectStorageS3ForcePathStyle: true };
+
+    it('asks the one endpoint of a known line, both only for auto', () => {
+      const endpoints = (line: string) => probesOf(line).flatMap((p) => (p.kind === 'cmd' ? [/\/api\/(\S+?)'?$/.exec(p.cmd)![1]] : []));
+      assert.deepEqual(endpoints('v12'), ['admin/meta']);
+      assert.deepEqual(endpoints('v11'), ['meta']);
+      assert.deepEqual(endpoints('auto'), ['admin/meta', 'meta']);
+      assert.deepEqual(endpoints('v10'), []);
+    });
+    it('plans from the read of the line it was given or detected', () => {
+      const stale = { ...settled, objectStorageBucket: 'old' };
+      // v12 given: the only read is admin/meta.
+      assert.equal(plan('misskey_meta', params('v12'), [pkg('12.117.1'), api(settled)]).action, 'ok');
+      // auto on a v11 checkout: the second read (meta with detail) counts, not the first.
+      const p = plan('misskey_meta', { ...params('auto'), force_base_url: true }, [pkg('1.4.0-atsuchan-b2', 'areionskey'), api(settled), api(stale)]);
+      assert.equal(p.action, 'change');
+      assert.deepEqual(p.action === 'change' && p.data, { objectStorageBucket: 'mk-files' });
+      assert.equal(plan('misskey_meta', params('auto'), [pkg('12.117.1'), api(settled), api(stale)]).action, 'ok');
+    });
+  });
+
   describe('s3_smoke', () => {
     it('wants 200 MISS then 200 HIT with the same bytes', async () => {
       const { judgeSmoke } = await import('../../tasks/s3_smoke.js');
