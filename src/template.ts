@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
+import { JinjaFileLoader, dropTrailingNewline, jinjaIndent, padTrailingNewlines } from './template-jinja.js';
 
 export class UndefinedVariableError extends Error {
   constructor(public readonly variable: string) {
@@ -159,7 +160,7 @@ export class Templates {
   private captured: unknown;
 
   constructor(private readonly opts: TemplateEnvOptions = {}) {
-    const loader = opts.templateDir ? new nunjucks.FileSystemLoader(opts.templateDir, { noCache: true }) : undefined;
+    const loader = opts.templateDir ? new JinjaFileLoader(opts.templateDir, { noCache: true }) : undefined;
     this.nj = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
     const envVars = opts.env ?? process.env;
     this.nj.addGlobal('lookup', (kind: string, name: string) => {
@@ -172,6 +173,7 @@ export class Templates {
       this.captured = v;
       return '';
     });
+    this.nj.addFilter('indent', jinjaIndent);
     // Filters never see an Undefined, except default (that is its job).
     const filters = (this.nj as unknown as { filters: Record<string, (...a: unknown[]) => unknown> }).filters;
     for (const [name, fn] of Object.entries(filters)) {
@@ -197,7 +199,7 @@ export class Templates {
 
   /** Render a template string. Throws TemplateRenderError (with the variable's name when undefined). */
   renderString(src: string, vars: Record<string, unknown>, used?: Set<string>): string {
-    return this.guard(used, () => this.nj.renderString(src, vars));
+    return this.guard(used, () => padTrailingNewlines(src, this.nj.renderString(dropTrailingNewline(src), vars)));
   }
 
   /** Render a file from templateDir. */
@@ -205,7 +207,7 @@ export class Templates {
     if (!this.opts.templateDir) throw new Error('no template folder configured');
     const file = path.join(this.opts.templateDir, name);
     if (!fs.existsSync(file)) throw new TemplateRenderError(`template not found: ${name} (looked in ${this.opts.templateDir})`);
-    return this.guard(used, () => this.nj.render(name, vars));
+    return this.guard(used, () => padTrailingNewlines(fs.readFileSync(file, 'utf8'), this.nj.render(name, vars)));
   }
 
   /** Evaluate a Jinja expression (as in `when:`) to its native value. */
