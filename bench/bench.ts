@@ -86,12 +86,13 @@ class Bench {
       ourTasks: [],
       anomalies: [],
       parts: [],
+      spentS: {},
     };
     if (opts.resume) {
       // Go on with an interrupted run: keep its results, run the sizes it does not have yet.
       const prev = JSON.parse(fs.readFileSync(opts.resume, 'utf8')) as Results;
       const done = (n: number) => PHASES.every((p) => (['ours', 'ansible'] as Tool[]).every((t) => prev.runs.filter((r) => r.hosts === n && r.phase === p && r.tool === t).length >= opts.reps));
-      this.res = { ...prev, parts: prev.parts ?? [{ startedAt: prev.startedAt, wallS: prev.totalWallS ?? 0, sizes: prev.sizes.filter(done), code: 'unknown' }], aborted: undefined, complete: false };
+      this.res = { ...prev, spentS: prev.spentS ?? {}, parts: prev.parts ?? [{ startedAt: prev.startedAt, wallS: prev.totalWallS ?? 0, sizes: prev.sizes.filter(done), code: 'unknown' }], aborted: undefined, complete: false };
       this.res.sizes = opts.sizes;
       this.todo = opts.sizes.filter((n) => !done(n));
       say(`resuming ${opts.resume}: sizes done ${opts.sizes.filter(done).join(',') || 'none'}; to run ${this.todo.join(',')}`);
@@ -101,17 +102,29 @@ class Bench {
 
   private todo: number[];
 
+  /** Time outside the timed runs (world start, host starts and resets, cross-checks, ...). */
+  private async spend<T>(what: keyof NonNullable<Results['spentS']>, fn: () => Promise<T> | T): Promise<T> {
+    const t = Date.now();
+    try {
+      return await fn();
+    } finally {
+      this.res.spentS[what] = (this.res.spentS[what] ?? 0) + (Date.now() - t) / 1000;
+    }
+  }
+
   async run(): Promise<void> {
     fs.rmSync(this.logDir, { recursive: true, force: true });
     fs.mkdirSync(controlDir(this.logDir), { recursive: true });
     // Start-up first, while the machine is idle.
     if (!this.res.startup.oursMs.length) {
-      this.res.startup.oursMs = startup([process.execPath, path.join(ROOT, 'bin', 'play.js'), '--version'], 11);
-      this.res.startup.ansibleMs = startup(['ansible-playbook', '--version'], 5);
+      await this.spend('startup', () => {
+        this.res.startup.oursMs = startup([process.execPath, path.join(ROOT, 'bin', 'play.js'), '--version'], 11);
+        this.res.startup.ansibleMs = startup(['ansible-playbook', '--version'], 5);
+      });
     }
     say(`start-up: mskplay ${median(this.res.startup.oursMs).toFixed(0)} ms, ansible-playbook ${median(this.res.startup.ansibleMs).toFixed(0)} ms`);
     say('starting the sandbox (world hosts network, S3, ACME)');
-    this.sb = await getSandbox((m) => say(`world: ${m}`));
+    this.sb = await this.spend('world', () => getSandbox((m) => say(`world: ${m}`)));
     for (const n of this.todo) {
       await this.size(n, n === this.opts.sizes[0]);
       this.res.parts.at(-1)!.sizes.push(n);
@@ -123,8 +136,12 @@ class Bench {
   private async size(n: number, first: boolean): Promise<void> {
     say(`N=${n}: starting ${n} pristine host(s)`);
     closeMasters(controlDir(this.logDir));
-    let hosts = await startBenchHosts(this.sb, n);
+    let hosts = await this.spend('hosts', () => startBenchHosts(this.sb, n));
     let fresh = true;
+    if (first) {
+      await this.spend('warmUp', () => this.warmUp(hosts));
+      fresh = false;
+    }
     let inv = '';
     for (let rep = 0; rep < this.opts.reps; rep++) {
       const order: Tool[] = rep % 2 === 0 ? ['ours', 'ansible'] : ['ansible', 'ours'];
@@ -132,13 +149,13 @@ class Bench {
         if (!fresh) {
           closeMasters(controlDir(this.logDir));
           const t = Date.now();
-          hosts = await resetBenchHosts(this.sb, hosts);
+          hosts = await this.spend('hosts', () => resetBenchHosts(this.sb, hosts));
           say(`N=${n}: ${n} host(s) reset in ${((Date.now() - t) / 1000).toFixed(1)} s`);
         }
         fresh = false;
         inv = writeBenchInventory(this.sb, hosts, this.logDir, `n${n}-r${rep + 1}-${tool}`);
         for (const phase of PHASES) await this.measure(tool, phase, inv, hosts, `n${n}-r${rep + 1}-${tool}-${phase}`);
-        if (first && rep === 0) await this.crossCheck(tool === 'ours' ? 'ansible' : 'ours', tool, inv, hosts, `n${n}-cross-${tool}`);
+        if (first && rep === 0) await this.spend('crossChecks', () => this.crossCheck(tool === 'ours' ? 'ansible' : 'ours', tool, inv, hosts, `n${n}-cross-${tool}`));
       }
     }
     for (const p of ['check', 'converge'] as Phase[]) {
@@ -146,17 +163,19 @@ class Bench {
       const t = r && ourTaskTimes(r);
       if (t) this.res.ourTasks.push(t);
     }
-    if (first) {
-      // Round trips on converged hosts: the last block's converge, then our real run settles them.
-      say(`N=${n}: round trips of a no-op --check on ${hosts[0]!.name}`);
-      const settle = await runTool({ tool: 'ours', phase: 'noop', inventory: inv, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag: 'roundtrips-ours-settle' });
-      const p = runProblem(settle);
-      if (p) throw new Error(`round trips: our settle run: ${p}`);
-      const bucket = /s3_bucket: (\S+)/.exec(fs.readFileSync(inv, 'utf8'))![1]!;
-      this.res.roundTrips = await countRoundTrips(this.sb, hosts[0]!.name, inv, this.logDir, bucket);
-      const rt = this.res.roundTrips;
-      say(`round trips: mskplay ${rt.ours.reported} (sshd: ${rt.ours.sshdSessions}), Ansible ${rt.ansible.vvvExec} (sshd: ${rt.ansible.sshdSessions})`);
-    }
+    if (first) await this.spend('roundTrips', () => this.roundTrips(n, inv, hosts));
+  }
+
+  /** Round trips on converged hosts: the last block's converge, then our real run settles them. */
+  private async roundTrips(n: number, inv: string, hosts: HostInfo[]): Promise<void> {
+    say(`N=${n}: round trips of a no-op --check on ${hosts[0]!.name}`);
+    const settle = await runTool({ tool: 'ours', phase: 'noop', inventory: inv, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag: 'roundtrips-ours-settle' });
+    const p = runProblem(settle);
+    if (p) throw new Error(`round trips: our settle run: ${p}`);
+    const bucket = /s3_bucket: (\S+)/.exec(fs.readFileSync(inv, 'utf8'))![1]!;
+    this.res.roundTrips = await countRoundTrips(this.sb, hosts[0]!.name, inv, this.logDir, bucket);
+    const rt = this.res.roundTrips;
+    say(`round trips: mskplay ${rt.ours.reported} (sshd: ${rt.ours.sshdSessions}), Ansible ${rt.ansible.vvvExec} (sshd: ${rt.ansible.sshdSessions})`);
   }
 
   private async measure(tool: Tool, phase: Phase, inventory: string, hosts: HostInfo[], tag: string): Promise<void> {
@@ -168,6 +187,24 @@ class Bench {
     if (phase !== 'converge' && changed > 0) this.res.anomalies.push(`${tag}: ${changed} change(s) in a no-op ${phase}: ${r.changedTasks.join('; ')}`);
     if (phase === 'converge' && changed === 0) this.res.anomalies.push(`${tag}: the converge changed nothing (were the hosts pristine?)`);
     this.res.runs.push(r);
+  }
+
+  /**
+   * One untimed converge of each tool on the first host before anything is timed: the shared S3
+   * service creates its first bucket and object far slower than later ones (seconds), and each
+   * tool's files get into the page cache. Without it the first timed converge pays for both.
+   */
+  private async warmUp(hosts: HostInfo[]): Promise<void> {
+    const one = [hosts[0]!];
+    for (const tool of ['ours', 'ansible'] as Tool[]) {
+      const inv = writeBenchInventory(this.sb, one, this.logDir, `warmup-${tool}`);
+      const r = await runTool({ tool, phase: 'converge', inventory: inv, hostNames: one.map((h) => h.name), logDir: this.logDir, tag: `warmup-${tool}` });
+      const p = runProblem(r);
+      if (p) throw new Error(`warm-up (${TOOL_NAME[tool]}): ${p}`);
+      closeMasters(controlDir(this.logDir));
+      await resetBenchHosts(this.sb, one);
+    }
+    say(`warm-up: one untimed converge of each tool on ${one[0]!.name}`);
   }
 
   /** A real no-op run of `by` on hosts `convergedBy` has just converged (not timed). */
@@ -194,7 +231,7 @@ class Bench {
 
   async teardown(): Promise<void> {
     closeMasters(controlDir(this.logDir));
-    const problems = await stopAll();
+    const problems = await this.spend('teardown', () => stopAll());
     if (problems.length) console.error(`teardown problems: ${problems.join('; ')}`);
   }
 }

@@ -125,7 +125,12 @@ export interface OurHost {
 
 /** PLAY RECAP counts and, from the task headers, which tasks said "changed". */
 function readAnsibleOutput(res: RunResult): void {
-  const text = fs.readFileSync(res.log, 'utf8');
+  Object.assign(res, parseAnsibleOutput(fs.readFileSync(res.log, 'utf8')));
+}
+
+/** ansible-playbook's default output -> per-host recap counts and the tasks that changed something. */
+export function parseAnsibleOutput(text: string): Pick<RunResult, 'counts' | 'changedTasks'> {
+  const counts: Record<string, HostCounts> = {};
   const changed = new Set<string>();
   let task = '';
   for (const line of text.split('\n')) {
@@ -135,10 +140,10 @@ function readAnsibleOutput(res: RunResult): void {
     const recap = /^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)/.exec(line);
     if (recap) {
       const [, h, ok, ch, un, fa, sk] = recap;
-      res.counts[h!] = { ok: +ok!, changed: +ch!, unreachable: +un!, failed: +fa!, skipped: +sk! };
+      counts[h!] = { ok: +ok!, changed: +ch!, unreachable: +un!, failed: +fa!, skipped: +sk! };
     }
   }
-  res.changedTasks = [...changed];
+  return { counts, changedTasks: [...changed] };
 }
 
 export const total = (r: RunResult, k: keyof HostCounts) => Object.values(r.counts).reduce((a, c) => a + c[k], 0);
