@@ -158,9 +158,13 @@ export interface TemplateEnvOptions {
 export class Templates {
   readonly nj: nunjucks.Environment;
   private captured: unknown;
+  // Compiled once per process: the same param strings render for every host, and nunjucks'
+  // renderString would compile them anew each time (most of the CPU of rendering).
+  private readonly compiled = new Map<string, nunjucks.Template>();
+  private readonly fileSources = new Map<string, string>();
 
   constructor(private readonly opts: TemplateEnvOptions = {}) {
-    const loader = opts.templateDir ? new JinjaFileLoader(opts.templateDir, { noCache: true }) : undefined;
+    const loader = opts.templateDir ? new JinjaFileLoader(opts.templateDir, { noCache: false }) : undefined;
     this.nj = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
     const envVars = opts.env ?? process.env;
     this.nj.addGlobal('lookup', (kind: string, name: string) => {
@@ -199,7 +203,16 @@ export class Templates {
 
   /** Render a template string. Throws TemplateRenderError (with the variable's name when undefined). */
   renderString(src: string, vars: Record<string, unknown>, used?: Set<string>): string {
-    return this.guard(used, () => padTrailingNewlines(src, this.nj.renderString(dropTrailingNewline(src), vars)));
+    return this.guard(used, () => padTrailingNewlines(src, this.compile(src).render(vars)));
+  }
+
+  private compile(src: string): nunjucks.Template {
+    let t = this.compiled.get(src);
+    if (!t) {
+      t = new nunjucks.Template(dropTrailingNewline(src), this.nj, undefined, true);
+      this.compiled.set(src, t);
+    }
+    return t;
   }
 
   /** Render a file from templateDir. */
@@ -207,13 +220,15 @@ export class Templates {
     if (!this.opts.templateDir) throw new Error('no template folder configured');
     const file = path.join(this.opts.templateDir, name);
     if (!fs.existsSync(file)) throw new TemplateRenderError(`template not found: ${name} (looked in ${this.opts.templateDir})`);
-    return this.guard(used, () => padTrailingNewlines(fs.readFileSync(file, 'utf8'), this.nj.render(name, vars)));
+    let src = this.fileSources.get(file);
+    if (src === undefined) this.fileSources.set(file, (src = fs.readFileSync(file, 'utf8')));
+    return this.guard(used, () => padTrailingNewlines(src, this.nj.render(name, vars)));
   }
 
   /** Evaluate a Jinja expression (as in `when:`) to its native value. */
   evaluate(expr: string, vars: Record<string, unknown>, used?: Set<string>): unknown {
     this.captured = undefined;
-    this.guard(used, () => this.nj.renderString(`{{ __capture(${expr}) }}`, vars));
+    this.guard(used, () => this.compile(`{{ __capture(${expr}) }}`).render(vars));
     const v = this.captured;
     if (isUndefined(v)) throw new TemplateRenderError(`undefined variable '${v[UNDEF]}'`, undefined, undefined, v[UNDEF]);
     return v;
