@@ -38,6 +38,10 @@ interface Pending {
   error?: string;
   /** null = probes must be (re)read before planning. */
   results: ProbeResult[] | null;
+  /** The results read before the last change: only to guess how far a new batch should reach. */
+  stale?: ProbeResult[];
+  /** The play this task belongs to (its vars and state, for planning). */
+  play?: PlayRun;
   done?: boolean;
 }
 
@@ -100,13 +104,16 @@ class HostRunner {
       const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check));
       return { hp, lazy, state: { rollback: new Map(), changedGroups: new Set() }, notified: new Set(), tasks: this.prepare(hp.tasks, lazy, false) };
     });
+    for (const r of runs) for (const t of r.tasks) t.play = r;
     this.queue = runs.flatMap((r) => r.tasks);
     for (const r of runs) {
       const ok = await this.execute(r, r.tasks);
       if (!ok && !this.opts.forceHandlers) return;
       // Handlers: once each, in definition order, only if notified (by name or listen topic).
       const notified = r.hp.play.handlers.filter((h) => r.notified.has(h.name) || h.listen.some((l) => r.notified.has(l)));
-      if (notified.length && !(await this.execute(r, this.prepare(notified, r.lazy, true)))) return;
+      const handlers = this.prepare(notified, r.lazy, true);
+      for (const h of handlers) h.play = r;
+      if (notified.length && !(await this.execute(r, handlers))) return;
       if (!ok) return;
     }
   }
@@ -172,8 +179,8 @@ class HostRunner {
       }
       events.taskStart?.(this.host, p.entry.name, p.handler);
       try {
-        if (!p.results) await this.probe(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p));
-        const ctx = { host: this.host, facts: this.facts, check: this.opts.check, state: run.state, renderTemplate: (name: string) => templates.renderFile(name, run.lazy.context()) };
+        if (!p.results) await this.probe(this.batch(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p)));
+        const ctx = this.planContext(run);
         const plan: Plan = p.def.plan(ctx, p.params, p.results!);
         const diffs = plan.action === 'change' ? plan.diffs : undefined;
         if (plan.action === 'ok' || plan.action === 'skip') {
@@ -195,8 +202,11 @@ class HostRunner {
         if (out.changed) {
           for (const n of p.entry.notify) run.notified.add(n);
           // Later tasks may read what this one changed: their probes are read again.
-          for (const q of this.queue) if (!q.done) q.results = null;
-          for (const q of list) if (!q.done) q.results = null;
+          for (const q of [...this.queue, ...list]) {
+            if (q.done || !q.results) continue;
+            q.stale = q.results;
+            q.results = null;
+          }
         }
         this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? maskDiffs(diffs, secrets) : undefined }));
       } catch (e) {
@@ -208,6 +218,38 @@ class HostRunner {
       }
     }
     return true;
+  }
+
+  private planContext(run: PlayRun) {
+    const { templates } = this.deps;
+    return { host: this.host, facts: this.facts, check: this.opts.check, state: run.state, renderTemplate: (name: string) => templates.renderFile(name, run.lazy.context()) };
+  }
+
+  /**
+   * Which of the pending tasks (the first one is the task at hand) to read in this round trip: all
+   * of them, up to and including the first one expected to change something, because that change
+   * makes every later result stale again. The guess is the task's plan on the results read before
+   * the last change; with none (the first batch) a task is expected to change nothing, so a run
+   * without changes reads everything at once. A wrong guess costs a round trip, never correctness:
+   * each task still plans on results read after the last change.
+   */
+  private batch(pending: Pending[]): Pending[] {
+    const out: Pending[] = [];
+    for (const q of pending) {
+      if (q.skip || q.error || q.results) continue;
+      out.push(q);
+      if (q.stale && !this.expectsNoChange(q, q.stale)) break;
+    }
+    return out;
+  }
+
+  private expectsNoChange(q: Pending, results: ProbeResult[]): boolean {
+    try {
+      const plan = q.def.plan(this.planContext(q.play!), q.params, results);
+      return plan.action === 'ok' || plan.action === 'skip';
+    } catch {
+      return false;
+    }
   }
 
   /** Read the probes of these tasks in one round trip (identical probes asked once). */
