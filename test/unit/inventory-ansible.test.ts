@@ -21,6 +21,7 @@ import {
   readJson,
   type PatternGolden,
 } from './inventory-golden.js';
+import { needOrSkip } from './prereq.js';
 
 const record = process.env.RECORD_GOLDEN === '1';
 const sorted = (a: string[]) => [...a].sort();
@@ -29,11 +30,7 @@ describe('inventory vs real Ansible (ansible-inventory, ansible --list-hosts)', 
   this.timeout(300_000);
 
   before(function () {
-    if (hasAnsible()) return;
-    const msg = 'ansible-inventory not found: install the Debian package ansible-core to cross-check with Ansible';
-    if (process.env.CI === 'true') throw new Error(msg);
-    console.warn(`    (skipped: ${msg})`);
-    this.skip();
+    needOrSkip(this, hasAnsible(), 'ansible-inventory not found: install the Debian package ansible-core to cross-check with Ansible');
   });
 
   for (const fx of [...new Set(HOST_CASES.map((c) => c.fixture))]) {

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Templates } from '../../src/template.js';
 import { fileURLToPath } from 'node:url';
+import { needOrSkip } from './prereq.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -74,11 +75,7 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
   let dir = '';
 
   before(function () {
-    if (hasAnsiblePlaybook()) return;
-    const msg = 'ansible-playbook not found: install the Debian package ansible-core to cross-check with Ansible';
-    if (process.env.CI === 'true') throw new Error(msg);
-    console.warn(`    (skipped: ${msg})`);
-    this.skip();
+    needOrSkip(this, hasAnsiblePlaybook(), 'ansible-playbook not found: install the Debian package ansible-core to cross-check with Ansible');
   });
   after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
