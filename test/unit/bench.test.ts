@@ -35,7 +35,7 @@ function results(runs: RunResult[], sizes: number[]): Results {
 
 describe('benchmark (pure parts)', () => {
   it("reads a real ansible-playbook log: recap per host and the tasks that changed", () => {
-    const r = parseAnsibleOutput(fs.readFileSync(path.join(FIXTURES, 'ansible-site-converge-n3.log'), 'utf8'));
+    const r = parseAnsibleOutput(fs.readFileSync(path.join(FIXTURES, 'ansible-site-converge-n3.txt'), 'utf8'));
     assert.deepEqual(Object.keys(r.counts), ['h1', 'h2', 'h3']);
     assert.deepEqual(r.counts.h2, { ok: 23, changed: 10, unreachable: 0, failed: 0, skipped: 1 });
     assert.ok(r.changedTasks.includes('Bucket exists'));
