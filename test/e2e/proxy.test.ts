@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { WORLD, runPath } from '../world/config.js';
 import { pebbleIssuingRoot } from '../world/pebble.js';
-import { inventoryPath, sandboxOrSkip, siteEnv, startSiteHosts, type Sandbox } from '../world/sandbox.js';
+import { inventoryPath, getSandbox, siteEnv, startSiteHosts, type Sandbox } from '../world/sandbox.js';
 import type { HostInfo } from '../world/world.js';
 import { digest } from './digest.js';
 import { play, recap } from './play.js';
@@ -25,7 +25,7 @@ describe('storage + proxy plays on 3 world hosts', function () {
 
   before(async function () {
     this.timeout(1_200_000);
-    sb = await sandboxOrSkip(this);
+    sb = await getSandbox();
     const roles = Object.fromEntries(Object.entries(LAYOUT).map(([n, layout]) => [n, { layout }]));
     ({ hosts, inventory: inv } = await startSiteHosts(sb, roles, inventoryPath('proxy.yml')));
     // Each bucket exists with an object before the play, private (as a new Vultr bucket is).

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runPath } from '../world/config.js';
-import { worldOrSkip } from '../world/e2e.js';
-import type { HostInfo, World } from '../world/world.js';
+import { getWorld, type HostInfo, type World } from '../world/world.js';
 import { ROOT, play, recap } from './play.js';
 import { digest } from './digest.js';
 
@@ -22,7 +21,7 @@ describe('runner over SSH on 3 world hosts', function () {
 
   before(async function () {
     this.timeout(900_000);
-    world = await worldOrSkip(this);
+    world = await getWorld();
     hosts = await world.startHosts({ names: ['h1', 'h2', 'h3'], layer: 'pkgs' });
     inv = world.writeInventory(runPath('inventory-runner.yml'), hosts);
   });

@@ -6,7 +6,7 @@ import { diffLines } from 'diff';
 import { WORLD, runPath } from '../world/config.js';
 import { defaultYml, MISSKEY_PATHS } from '../world/misskey-seed.js';
 import type { HostInfo } from '../world/world.js';
-import { TOKENS, inventoryPath, sandboxOrSkip, siteEnv, siteVars, startSiteHosts, type Sandbox } from '../world/sandbox.js';
+import { TOKENS, inventoryPath, getSandbox, siteEnv, siteVars, startSiteHosts, type Sandbox } from '../world/sandbox.js';
 import { digest } from './digest.js';
 import { play, recap } from './play.js';
 
@@ -31,7 +31,7 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
 
   before(async function () {
     this.timeout(1_200_000);
-    sb = await sandboxOrSkip(this);
+    sb = await getSandbox();
     ({ hosts, inventory: inv } = await startSiteHosts(sb, ROLES, inventoryPath('site.yml')));
   });
 

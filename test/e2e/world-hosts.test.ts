@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WORLD, runPath } from '../world/config.js';
 import os from 'node:os';
-import { worldOrSkip } from '../world/e2e.js';
 import { mirrorHostPorts, parseDeb822, parseOneLine } from '../world/apt-sources.js';
 import { refusal } from '../world/apt-proxy.js';
 import { knownHostsLine } from '../world/keys.js';
@@ -17,7 +16,7 @@ import { mountsUnder } from '../world/fsutil.js';
 import { inventoryYaml } from '../world/inventory.js';
 import { worldResolve } from '../world/network.js';
 import { readCmdline, run, sleep, type RunResult } from '../world/proc.js';
-import { stopAll, type HostInfo, type World } from '../world/world.js';
+import { getWorld, stopAll, type HostInfo, type World } from '../world/world.js';
 import YAML from 'yaml';
 
 function ssh(world: World, ip: string, command: string, knownHosts = world.knownHostsPath): Promise<RunResult> {
@@ -150,7 +149,7 @@ describe('test world: hosts', function () {
 
   before(async function () {
     this.timeout(20 * 60_000); // a cold first run builds the layers (about 2-3 min here)
-    world = await worldOrSkip(this);
+    world = await getWorld();
   });
 
   describe('three hosts on the pkgs layer', function () {

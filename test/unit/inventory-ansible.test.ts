@@ -21,7 +21,7 @@ import {
   readJson,
   type PatternGolden,
 } from './inventory-golden.js';
-import { needOrSkip } from './prereq.js';
+import { needOrSkip } from '../prereq.js';
 
 const record = process.env.RECORD_GOLDEN === '1';
 const sorted = (a: string[]) => [...a].sort();

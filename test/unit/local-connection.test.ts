@@ -6,6 +6,7 @@ import { connect } from '../../src/connection/connect.js';
 import { LocalConnection } from '../../src/connection/local.js';
 import { sh } from '../../src/connection/quote.js';
 import { resolveConnectSpec } from '../../src/connection/ssh-config.js';
+import { needOrSkip } from '../prereq.js';
 
 describe('local connection (zx)', () => {
   it('runs /bin/sh -c with exit code, stdout and stderr kept apart', async () => {
@@ -38,7 +39,7 @@ describe('local connection (zx)', () => {
   });
 
   it('become: sudo -n to another user when it differs from ours', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // as root, sudo -n never asks for a password
+    needOrSkip(this, process.getuid?.() === 0, 'needs root: only for root does sudo -n run without a password');
     const c = new LocalConnection('localhost', { become: true, becomeUser: 'nobody' });
     assert.equal((await c.exec('id -un')).stdout, 'nobody\n');
     const same = new LocalConnection('localhost', { become: true, becomeUser: os.userInfo().username });
@@ -46,7 +47,7 @@ describe('local connection (zx)', () => {
   });
 
   it('become: sudo asking for a password is a BecomeError', async function () {
-    if (process.getuid?.() !== 0) this.skip();
+    needOrSkip(this, process.getuid?.() === 0, 'needs root: the outer sudo to nobody runs without a password only for root');
     // nobody has no sudo rule: run the connection's command as nobody through an outer sudo.
     const c = new LocalConnection('localhost');
     const inner = commandArgv('id -un', { loginUser: 'nobody', become: true, becomeUser: 'root' });

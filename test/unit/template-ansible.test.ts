@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Templates } from '../../src/template.js';
 import { fileURLToPath } from 'node:url';
-import { needOrSkip } from './prereq.js';
+import { needOrSkip } from '../prereq.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

@@ -1,5 +1,5 @@
 // Mocha root hooks for the test world. The world itself starts lazily, on the first getWorld()
-// of an e2e test (see e2e.ts); setup only makes sure the Debian packages the tests drive are
+// of an e2e test (getWorld, getSandbox); setup only makes sure the Debian packages the tests drive are
 // installed (a fresh machine needs nothing installed by hand), and teardown stops the world.
 
 import { ensureDebianPackages } from './packages.js';

@@ -8,7 +8,6 @@ import { WORLD, runPath } from './config.js';
 import { issueServerCert } from './pki.js';
 import { startWorldServices, stopWorldServices, seedHostServices, type WorldServices } from './services.js';
 import { ensureDebianPackages } from './packages.js';
-import { startOrSkip } from './e2e.js';
 import { PrereqError, addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
 import type { MisskeyLine, MisskeyTokens } from './misskey-seed.js';
 
@@ -130,11 +129,6 @@ export async function startSiteHosts(s: Sandbox, roles: Record<string, SiteHostV
   }
   s.world.writeInventory(inventory, hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, s, roles[h.name])])));
   return { hosts, inventory };
-}
-
-/** For an e2e `before` hook: the sandbox, or a skip (locally) / failure (CI=true) when the machine cannot run it. */
-export function sandboxOrSkip(ctx: Mocha.Context): Promise<Sandbox> {
-  return startOrSkip(ctx, () => getSandbox());
 }
 
 /** Environment a run needs: the S3 keys and the admin token, the way a user provides them. */
