@@ -15,7 +15,7 @@ import { MAX_HOSTS, resetBenchHosts, startBenchHosts, writeBenchInventory } from
 import { describeMachine, median } from './measure.js';
 import { countRoundTrips } from './roundtrips.js';
 import { summarizeRun, toMarkdown, targets, medianRun, PHASES, type OurTaskTimes, type Results } from './report.js';
-import { ROOT, TOOL_NAME, closeMasters, controlDir, ensureAnsible, runProblem, runTool, total, type OurHost, type Phase, type RunResult, type Tool } from './tools.js';
+import { ROOT, TOOL_NAME, closeMasters, controlDir, ensureAnsible, runProblem, runTool, total, type OurHost, type Phase, type RunResult, type RunSpec, type Tool } from './tools.js';
 
 const FULL_SIZES = [1, 3, 10, 30];
 const t0 = Date.now();
@@ -169,9 +169,7 @@ class Bench {
   /** Round trips on converged hosts: the last block's converge, then our real run settles them. */
   private async roundTrips(n: number, inv: string, hosts: HostInfo[]): Promise<void> {
     say(`N=${n}: round trips of a no-op --check on ${hosts[0]!.name}`);
-    const settle = await runTool({ tool: 'ours', phase: 'noop', inventory: inv, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag: 'roundtrips-ours-settle' });
-    const p = runProblem(settle);
-    if (p) throw new Error(`round trips: our settle run: ${p}`);
+    await this.untimed('round trips: our settle run', { tool: 'ours', phase: 'noop', inventory: inv, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag: 'roundtrips-ours-settle' });
     const bucket = /s3_bucket: (\S+)/.exec(fs.readFileSync(inv, 'utf8'))![1]!;
     this.res.roundTrips = await countRoundTrips(this.sb, hosts[0]!.name, inv, this.logDir, bucket);
     const rt = this.res.roundTrips;
@@ -189,29 +187,34 @@ class Bench {
     this.res.runs.push(r);
   }
 
+  /** A run that is not measured but must work (warm-up, cross-check, settling). */
+  private async untimed(what: string, spec: RunSpec): Promise<RunResult> {
+    const r = await runTool(spec);
+    const problem = runProblem(r);
+    if (problem) throw new Error(`${what}: ${problem}`);
+    return r;
+  }
+
   /**
    * One untimed converge of each tool on the first host before anything is timed: the shared S3
    * service creates its first bucket and object far slower than later ones (seconds), and each
-   * tool's files get into the page cache. Without it the first timed converge pays for both.
+   * tool's files get into the page cache. Without it the first timed converge pays for both. h1 is
+   * reset between the two (each run has its own bucket, and the Misskey guard rightly refuses to
+   * move a drive to another one); after the second, the first block's reset of every host does it.
    */
   private async warmUp(hosts: HostInfo[]): Promise<void> {
     const one = [hosts[0]!];
-    for (const tool of ['ours', 'ansible'] as Tool[]) {
+    for (const [i, tool] of (['ours', 'ansible'] as Tool[]).entries()) {
+      if (i > 0) await resetBenchHosts(this.sb, one);
       const inv = writeBenchInventory(this.sb, one, this.logDir, `warmup-${tool}`);
-      const r = await runTool({ tool, phase: 'converge', inventory: inv, hostNames: one.map((h) => h.name), logDir: this.logDir, tag: `warmup-${tool}` });
-      const p = runProblem(r);
-      if (p) throw new Error(`warm-up (${TOOL_NAME[tool]}): ${p}`);
-      closeMasters(controlDir(this.logDir));
-      await resetBenchHosts(this.sb, one);
+      await this.untimed(`warm-up (${TOOL_NAME[tool]})`, { tool, phase: 'converge', inventory: inv, hostNames: one.map((h) => h.name), logDir: this.logDir, tag: `warmup-${tool}` });
     }
     say(`warm-up: one untimed converge of each tool on ${one[0]!.name}`);
   }
 
   /** A real no-op run of `by` on hosts `convergedBy` has just converged (not timed). */
   private async crossCheck(by: Tool, convergedBy: Tool, inventory: string, hosts: HostInfo[], tag: string): Promise<void> {
-    const r = await runTool({ tool: by, phase: 'noop', inventory, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag });
-    const problem = runProblem(r);
-    if (problem) throw new Error(`cross-check (${TOOL_NAME[by]} after ${TOOL_NAME[convergedBy]}): ${problem}`);
+    const r = await this.untimed(`cross-check (${TOOL_NAME[by]} after ${TOOL_NAME[convergedBy]})`, { tool: by, phase: 'noop', inventory, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag });
     this.res.crossChecks.push({ convergedBy, checkedBy: by, hosts: hosts.length, changed: total(r, 'changed'), changedTasks: r.changedTasks });
     say(`cross-check: ${TOOL_NAME[by]} after ${TOOL_NAME[convergedBy]}'s converge: changed=${total(r, 'changed')} ${r.changedTasks.join('; ')}`);
   }

@@ -183,8 +183,8 @@ export function timeBudget(res: Results): string[] {
   for (const t of ['ansible', 'ours'] as Tool[]) {
     L.push(`| ${TOOL_NAME[t]}'s timed runs | ` + res.sizes.map((n) => min(sum((r) => r.tool === t && r.hosts === n))).join(' | ') + ` | ${min(sum((r) => r.tool === t))} |`);
   }
-  const names: Record<string, string> = { startup: 'start-up timing', world: 'world start (S3, ACME)', warmUp: 'warm-up runs', hosts: 'host starts and resets', crossChecks: 'cross-checks', roundTrips: 'round-trip count', teardown: 'teardown' };
-  const other = Object.entries(res.spentS).map(([k, v]) => `${names[k] ?? k} ${min(v ?? 0)}`);
+  const names: Record<keyof Results['spentS'], string> = { startup: 'start-up timing', world: 'world start (S3, ACME)', warmUp: 'warm-up runs', hosts: 'host starts and resets', crossChecks: 'cross-checks', roundTrips: 'round-trip count', teardown: 'teardown' };
+  const other = (Object.entries(res.spentS) as [keyof Results['spentS'], number][]).map(([k, v]) => `${names[k] ?? k} ${min(v)}`);
   L.push('', `Outside the timed runs: ${other.join(', ') || '–'}.${res.totalWallS !== undefined ? ` Whole run: ${min(res.totalWallS)}.` : ''}`, '');
   return L;
 }

@@ -27,11 +27,19 @@ export function padTrailingNewlines(src: string, out: string): string {
   return missing > 0 ? out + '\n'.repeat(missing) : out;
 }
 
-/** A FileSystemLoader whose sources (top level and includes) lose one trailing newline. */
+/**
+ * A FileSystemLoader whose sources (top level and includes) lose one trailing newline. It keeps
+ * each source as read, by name, for padTrailingNewlines on the top-level result.
+ */
 export class JinjaFileLoader extends nunjucks.FileSystemLoader {
+  readonly sources = new Map<string, string>();
+
   override getSource(name: string): nunjucks.LoaderSource {
     const s = super.getSource(name);
-    if (s) s.src = dropTrailingNewline(s.src);
+    if (s) {
+      this.sources.set(name, s.src);
+      s.src = dropTrailingNewline(s.src);
+    }
     return s;
   }
 }

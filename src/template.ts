@@ -161,11 +161,12 @@ export class Templates {
   // Compiled once per process: the same param strings render for every host, and nunjucks'
   // renderString would compile them anew each time (most of the CPU of rendering).
   private readonly compiled = new Map<string, nunjucks.Template>();
-  private readonly fileSources = new Map<string, string>();
+  private readonly loader?: JinjaFileLoader;
 
   constructor(private readonly opts: TemplateEnvOptions = {}) {
-    const loader = opts.templateDir ? new JinjaFileLoader(opts.templateDir, { noCache: false }) : undefined;
-    this.nj = new nunjucks.Environment(loader, { autoescape: false, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
+    // Cached: a template file is read and compiled once per process.
+    this.loader = opts.templateDir ? new JinjaFileLoader(opts.templateDir, { noCache: false }) : undefined;
+    this.nj = new nunjucks.Environment(this.loader, { autoescape: false, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
     const envVars = opts.env ?? process.env;
     this.nj.addGlobal('lookup', (kind: string, name: string) => {
       if (kind !== 'env') throw new Error(`lookup('${kind}', ...) is not supported; only lookup('env', NAME)`);
@@ -220,9 +221,10 @@ export class Templates {
     if (!this.opts.templateDir) throw new Error('no template folder configured');
     const file = path.join(this.opts.templateDir, name);
     if (!fs.existsSync(file)) throw new TemplateRenderError(`template not found: ${name} (looked in ${this.opts.templateDir})`);
-    let src = this.fileSources.get(file);
-    if (src === undefined) this.fileSources.set(file, (src = fs.readFileSync(file, 'utf8')));
-    return this.guard(used, () => padTrailingNewlines(src, this.nj.render(name, vars)));
+    return this.guard(used, () => {
+      const out = this.nj.render(name, vars);
+      return padTrailingNewlines(this.loader!.sources.get(name) ?? '', out);
+    });
   }
 
   /** Evaluate a Jinja expression (as in `when:`) to its native value. */

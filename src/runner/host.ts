@@ -36,12 +36,12 @@ interface Pending {
   /** Why it does not run (condition false) or cannot (params failed), recorded when reached. */
   skip?: string;
   error?: string;
-  /** null = probes must be (re)read before planning. */
-  results: ProbeResult[] | null;
-  /** The results read before the last change: only to guess how far a new batch should reach. */
-  stale?: ProbeResult[];
+  /** The last probe results read. Only fresh ones (read after the last change) are planned on;
+   * stale ones only guess how far the next batch should reach. */
+  results?: ProbeResult[];
+  fresh: boolean;
   /** The play this task belongs to (its vars and state, for planning). */
-  play?: PlayRun;
+  play: PlayRun;
   done?: boolean;
 }
 
@@ -102,27 +102,27 @@ class HostRunner {
   async run(plays: HostPlay[]): Promise<void> {
     const runs = plays.map((hp): PlayRun => {
       const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check));
-      return { hp, lazy, state: { rollback: new Map(), changedGroups: new Set() }, notified: new Set(), tasks: this.prepare(hp.tasks, lazy, false) };
+      const r: PlayRun = { hp, lazy, state: { rollback: new Map(), changedGroups: new Set() }, notified: new Set(), tasks: [] };
+      r.tasks = this.prepare(hp.tasks, r, false);
+      return r;
     });
-    for (const r of runs) for (const t of r.tasks) t.play = r;
     this.queue = runs.flatMap((r) => r.tasks);
     for (const r of runs) {
       const ok = await this.execute(r, r.tasks);
       if (!ok && !this.opts.forceHandlers) return;
       // Handlers: once each, in definition order, only if notified (by name or listen topic).
       const notified = r.hp.play.handlers.filter((h) => r.notified.has(h.name) || h.listen.some((l) => r.notified.has(l)));
-      const handlers = this.prepare(notified, r.lazy, true);
-      for (const h of handlers) h.play = r;
-      if (notified.length && !(await this.execute(r, handlers))) return;
+      if (notified.length && !(await this.execute(r, this.prepare(notified, r, true)))) return;
       if (!ok) return;
     }
   }
 
   /** Decide `when` and render params; failures become task failures when the task is reached. */
-  private prepare(entries: TaskEntry[], lazy: LazyVars, handler: boolean): Pending[] {
+  private prepare(entries: TaskEntry[], play: PlayRun, handler: boolean): Pending[] {
     const { templates, secrets } = this.deps;
+    const { lazy } = play;
     return entries.map((entry) => {
-      const p: Pending = { entry, def: this.deps.registry[entry.module], params: undefined, handler, results: null };
+      const p: Pending = { entry, def: this.deps.registry[entry.module], params: undefined, handler, fresh: false, play };
       try {
         const skip = entry.when.find((c) => !templates.evaluate(c, lazy.context()));
         if (skip !== undefined) return { ...p, skip: `condition is false: ${skip}` };
@@ -179,7 +179,7 @@ class HostRunner {
       }
       events.taskStart?.(this.host, p.entry.name, p.handler);
       try {
-        if (!p.results) await this.probe(this.batch(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p)));
+        if (!p.fresh) await this.probe(this.batch(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p)));
         const ctx = this.planContext(run);
         const plan: Plan = p.def.plan(ctx, p.params, p.results!);
         const diffs = plan.action === 'change' ? plan.diffs : undefined;
@@ -202,11 +202,7 @@ class HostRunner {
         if (out.changed) {
           for (const n of p.entry.notify) run.notified.add(n);
           // Later tasks may read what this one changed: their probes are read again.
-          for (const q of [...this.queue, ...list]) {
-            if (q.done || !q.results) continue;
-            q.stale = q.results;
-            q.results = null;
-          }
+          for (const q of [...this.queue, ...list]) if (!q.done) q.fresh = false;
         }
         this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? maskDiffs(diffs, secrets) : undefined }));
       } catch (e) {
@@ -236,25 +232,24 @@ class HostRunner {
   private batch(pending: Pending[]): Pending[] {
     const out: Pending[] = [];
     for (const q of pending) {
-      if (q.skip || q.error || q.results) continue;
+      if (q.skip || q.error || q.fresh) continue;
       out.push(q);
-      if (q.stale && !this.expectsNoChange(q, q.stale)) break;
+      if (q.results && !this.expectsNoChange(q, q.results)) break;
     }
     return out;
   }
 
   private expectsNoChange(q: Pending, results: ProbeResult[]): boolean {
     try {
-      const plan = q.def.plan(this.planContext(q.play!), q.params, results);
+      const plan = q.def.plan(this.planContext(q.play), q.params, results);
       return plan.action === 'ok' || plan.action === 'skip';
     } catch {
       return false;
     }
   }
 
-  /** Read the probes of these tasks in one round trip (identical probes asked once). */
-  private async probe(pending: Pending[]): Promise<void> {
-    const todo = pending.filter((p) => !p.skip && !p.error && !p.results);
+  /** Read the probes of these tasks (from batch) in one round trip (identical probes asked once). */
+  private async probe(todo: Pending[]): Promise<void> {
     const unique = new Map<string, number>();
     const probes: Probe[] = [];
     const slots = todo.map((p) =>
@@ -270,7 +265,10 @@ class HostRunner {
     );
     this.log(3, `probing ${probes.length} item(s) for ${todo.length} task(s) in one round trip`);
     const results = probes.length ? await this.deps.runProbes(this.conn, probes) : [];
-    todo.forEach((p, k) => (p.results = slots[k].map((i) => results[i])));
+    todo.forEach((p, k) => {
+      p.results = slots[k].map((i) => results[i]);
+      p.fresh = true;
+    });
   }
 }
 
