@@ -34,7 +34,7 @@ const OPTIONS = {
 
 export interface CliArgs {
   playbook?: string;
-  subcommand?: 'inventory';
+  subcommand?: 'inventory' | 'doc';
   inventory: string;
   limit?: string;
   check: boolean;
@@ -68,7 +68,9 @@ export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
   const v = parsed.values;
   const pos = parsed.positionals;
   const isInv = pos[0] === 'inventory';
-  if (pos.length > (isInv ? 1 : 1)) throw new InputError(`unexpected argument '${pos[1]}': give one playbook name`, undefined, 'usage: npm run play -- PLAYBOOK [flags]');
+  if (pos[0] === 'doc') {
+    if (pos.length > 2) throw new InputError(`unexpected argument '${pos[2]}': doc takes one task name`, undefined, 'usage: npm run play -- doc [TASK]');
+  } else if (pos.length > 1) throw new InputError(`unexpected argument '${pos[1]}': give one playbook name`, undefined, 'usage: npm run play -- PLAYBOOK [flags]');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
   if (!Number.isInteger(forks) || forks < 1 || forks > 1000) throw new InputError(`--forks must be a whole number from 1 to 1000, got '${v.forks}'`);
   const hkc = v['host-key-checking'];
@@ -76,8 +78,8 @@ export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
   if (v.json !== undefined && v.json === '') throw new InputError('--json needs a file name, or - for standard output');
   const inventory = v.inventory ?? process.env.MSKPLAY_INVENTORY ?? path.join(cwd, 'inventory.yml');
   return {
-    playbook: isInv ? undefined : pos[0],
-    subcommand: isInv ? 'inventory' : undefined,
+    playbook: isInv ? undefined : pos[0] === 'doc' ? pos[1] : pos[0],
+    subcommand: isInv ? 'inventory' : pos[0] === 'doc' ? 'doc' : undefined,
     inventory: path.resolve(cwd, inventory),
     limit: v.limit,
     check: v.check ?? false,
@@ -115,6 +117,10 @@ export async function main(argv: string[]): Promise<number> {
     if (args.version) {
       console.log(`mskplay ${version()}`);
       return EXIT.OK;
+    }
+    if (args.subcommand === 'doc') {
+      const { printDoc } = await import('./doc-command.js');
+      return printDoc(args.playbook);
     }
     // The engine (ssh, templates, progress UI) loads only once the flags are known to be good.
     const { run } = await import('./run.js');

@@ -40,6 +40,8 @@ export class UnreachableError extends Error {
 
 /** A task failed on a host; message is already masked of secrets by whoever builds it. */
 export class TaskError extends Error {
+  /** Set when the failure put back the files of this rollback group: their changes did not happen. */
+  rolledBack?: string;
   constructor(
     message: string,
     public readonly detail?: string,

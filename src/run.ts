@@ -5,6 +5,7 @@ import type { CliArgs } from './cli.js';
 import { InputError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { loadPlaybook, resolvePlaybook, type Play } from './playbook/load.js';
+import { checkTags } from './playbook/tags.js';
 import { loadProject, type Project } from './project.js';
 import { executeHosts } from './runner/execute.js';
 import { prepare, type SourcedVars } from './runner/prepare.js';
@@ -25,6 +26,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
   if (!args.playbook) throw new InputError('no playbook given', undefined, 'usage: npm run play -- PLAYBOOK [flags], e.g. npm run play -- site --check');
   const file = resolvePlaybook(args.playbook, path.join(projectRoot, 'playbooks'));
   const playbook = loadPlaybook(file, project.registry);
+  checkTags(playbook, path.relative(process.cwd(), file) || file, { tags: args.tags, skipTags: args.skipTags });
   const limited = project.limit(args.limit);
   const playHosts = (play: Play) => project.select(play.hosts).filter((h) => limited.has(h));
   if (args.listHosts || args.listTasks) {
@@ -69,11 +71,11 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
     { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
   );
   const code = exitCodeFor(reports, args.check);
-  if (mode !== 'silent') printSummary(reports, { diff: args.diff, check: args.check }, c);
+  if (mode !== 'silent') printSummary(reports, { diff: args.diff, check: args.check, warnings: inventory.warnings }, c);
   if (args.json) {
     writeJson(
       args.json,
-      jsonReport(reports, { playbook: path.relative(projectRoot, file), inventory: inventory.file, check: args.check, limit: args.limit, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(), exitCode: code }, secrets),
+      jsonReport(reports, { playbook: path.relative(projectRoot, file), inventory: inventory.file, check: args.check, limit: args.limit, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(), exitCode: code, warnings: inventory.warnings }, secrets),
     );
   }
   return code;

@@ -52,7 +52,7 @@ export interface FileDiff {
  */
 export type Plan<D = unknown> =
   | { action: 'ok'; msg?: string }
-  | { action: 'change'; summary: string; diffs?: FileDiff[]; data?: D }
+  | { action: 'change'; summary: string; diffs?: FileDiff[]; /** symlinks it would make */ links?: { path: string; target: string }[]; data?: D }
   | { action: 'run'; summary: string; data?: D }
   | { action: 'skip'; msg: string };
 
@@ -67,6 +67,20 @@ export interface HostState {
   rollback: Map<string, RollbackEntry[]>;
   /** Names of rollback groups that had a change this run. */
   changedGroups: Set<string>;
+  /**
+   * Check mode: what the earlier tasks of this host would write (path -> new content or link), in
+   * every play of the run. Lets a plan tell "this probe read through a file the run would rewrite
+   * first" (unknown, as on a pristine host) from a real failure, and lets a validator test the
+   * candidate files.
+   */
+  planned: Map<string, PlannedWrite>;
+}
+
+export interface PlannedWrite {
+  content?: string;
+  link?: string;
+  /** The rollback group of the task that would write it. */
+  group?: string;
 }
 
 export interface RollbackEntry {
@@ -81,6 +95,8 @@ export interface PlanContext {
   state: HostState;
   /** Render a file from templates/ with this host's vars and facts (no host I/O). */
   renderTemplate(name: string): string;
+  /** Check mode: an earlier task of this run would write this path (so what was read is stale). */
+  willWrite(path: string): boolean;
 }
 
 export interface ApplyContext extends PlanContext {
@@ -103,6 +119,12 @@ export interface TaskDef<P = any, D = any> {
   probes(params: P, facts: Facts): Probe[];
   plan(ctx: PlanContext, params: P, results: ProbeResult[]): Plan<D>;
   apply(ctx: ApplyContext, params: P, plan: Plan<D>): Promise<ApplyResult>;
+  /**
+   * Check mode, for a plan of action 'run': a read-only look that predicts what apply would find
+   * (nginx -t on the candidate files). Must leave nothing behind on the host. Throws a TaskError
+   * where apply would fail.
+   */
+  verify?(ctx: ApplyContext, params: P, plan: Plan<D>): Promise<{ msg: string; status?: 'ok' | 'skipped' }>;
 }
 
 export function defineTask<P, D = unknown>(t: TaskDef<P, D>): TaskDef<P, D> {

@@ -1,5 +1,6 @@
 export const USAGE = `usage: npm run play -- PLAYBOOK [flags]        (or: mskplay PLAYBOOK [flags])
        npm run play -- inventory --host NAME    print one host's merged vars as JSON
+       npm run play -- doc [TASK]               the tasks, or one task's parameters (as ansible-doc)
 
 PLAYBOOK is a name in playbooks/ (site, storage, proxy, misskey, ...) or a path to a .yml file.
 

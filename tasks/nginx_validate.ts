@@ -1,24 +1,47 @@
 // nginx_validate: `nginx -t` after the files of a rollback group changed. When nginx rejects the
 // new configuration, every file of the group is put back, so the running nginx keeps (and a later
 // reload gets) the old, valid configuration; the task fails with nginx's own error lines.
+// The current configuration is tested too (a probe, in the one batch): a host whose nginx config
+// already fails (an admin's broken file) fails here, in a run and in check mode alike, naming the
+// file and line nginx names, instead of later at a reload. In check mode the candidate files of
+// the group are tested in a throwaway mount namespace (tasks/lib/nginx-check.ts), so a check
+// fails exactly where the run would.
 import { TaskError } from '../src/errors.js';
-import { defineTask } from '../src/task.js';
+import { defineTask, type CmdState, type PlannedWrite } from '../src/task.js';
 import { restoreGroup } from './lib/files.js';
+import { NGINX_MISSING, SANDBOX_COMMAND, SANDBOX_UNAVAILABLE, nginxErrors, sandboxScript } from './lib/nginx-check.js';
 
 interface Params {
   group: string;
 }
 
-export default defineTask<Params>({
+const TEST_CURRENT = `command -v nginx >/dev/null 2>&1 || exit ${NGINX_MISSING}; nginx -t`;
+
+function failure(what: string, stderr: string, restored?: string[]): TaskError {
+  const e = nginxErrors(stderr);
+  const at = e.where ? ` at ${e.where}` : '';
+  const tail = restored ? `; restored ${restored.length} file(s): ${restored.join(', ')}; nginx keeps its previous configuration` : '';
+  return new TaskError(`${what}${at}${tail}`, e.lines.join('\n'));
+}
+
+export default defineTask<Params, [string, PlannedWrite][]>({
   name: 'nginx_validate',
-  doc: "Run nginx -t when the group's files changed; on failure restore them and fail",
+  doc: "Run nginx -t: on the group's changed files (restored when it fails), on the current config otherwise; in check mode on the candidate files, in a throwaway mount namespace",
   schema: {
     type: 'object',
     additionalProperties: false,
-    properties: { group: { type: 'string', default: 'nginx' } },
+    properties: { group: { type: 'string', default: 'nginx', description: 'the rollback_group of the nginx files to test' } },
   },
-  probes: () => [],
-  plan: (ctx, p) => (ctx.state.changedGroups.has(p.group) ? { action: 'run', summary: 'nginx -t' } : { action: 'ok', msg: 'no nginx file changed' }),
+  probes: () => [{ kind: 'cmd', cmd: TEST_CURRENT }],
+  plan: (ctx, p, [r]) => {
+    const current = r as CmdState;
+    if (!ctx.check && ctx.state.changedGroups.has(p.group)) return { action: 'run', summary: 'nginx -t' };
+    const candidates = [...ctx.state.planned].filter(([, w]) => w.group === p.group);
+    if (ctx.check && candidates.length) return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: candidates };
+    if (current.code === NGINX_MISSING) return { action: 'ok', msg: 'nginx is not installed: nothing to test' };
+    if (current.code !== 0) throw failure("nginx's current configuration fails nginx -t (no file of this run changed)", current.stderr);
+    return { action: 'ok', msg: 'no nginx file changed; nginx -t passes' };
+  },
   apply: async (ctx, p) => {
     const r = await ctx.conn.exec('nginx -t');
     if (r.code === 0) {
@@ -26,7 +49,16 @@ export default defineTask<Params>({
       return { changed: false, msg: 'nginx -t: configuration is valid' };
     }
     const restored = await restoreGroup(ctx, p.group);
-    const lines = r.stderr.split('\n').filter((l) => /emerg|alert|crit|error|failed/i.test(l));
-    throw new TaskError(`nginx -t failed; restored ${restored.length} file(s): ${restored.join(', ')}; nginx keeps its previous configuration`, (lines.length ? lines : r.stderr.split('\n')).join('\n').trim());
+    const err = failure('nginx -t failed', r.stderr, restored);
+    err.rolledBack = p.group;
+    throw err;
+  },
+  verify: async (ctx, _p, plan) => {
+    const files = plan.action === 'run' ? plan.data ?? [] : [];
+    const r = await ctx.conn.exec(SANDBOX_COMMAND, { stdin: sandboxScript(files) });
+    if (r.code === 0) return { msg: `nginx -t passes on the candidate config (${files.length} file(s), tested in a throwaway mount namespace)` };
+    if (r.code === NGINX_MISSING) return { msg: 'nginx is not installed yet: the candidate config is tested after the run installs it', status: 'skipped' };
+    if (r.code === SANDBOX_UNAVAILABLE) return { msg: `would run nginx -t; the candidate files could not be tested here: ${r.stderr.trim().split('\n').pop()}`, status: 'skipped' };
+    throw failure('the run would fail: nginx -t rejects the candidate config', r.stderr);
   },
 });

@@ -75,7 +75,9 @@ export default defineTask<Params>({
   apply: async (ctx, p) => {
     const r = await ctx.conn.exec(smokeScript(p));
     const verdict = judgeSmoke(r.stdout);
-    if (!verdict.ok) throw new TaskError(`smoke test failed: ${verdict.message}`, r.stderr.trim() || undefined);
+    // Both GETs fail alike when the proxy is down: say curl's reason once.
+    const detail = [...new Set(r.stderr.split('\n').map((l) => l.trim()).filter(Boolean))].join('\n');
+    if (!verdict.ok) throw new TaskError(`smoke test failed: ${verdict.message}`, detail || undefined);
     return { changed: false, msg: verdict.message };
   },
 });

@@ -11,6 +11,7 @@ interface Params {
   endpoint: string;
   use_https?: boolean;
   bucket_location?: string;
+  path_style?: boolean;
 }
 
 export function renderS3cfg(p: Params): string {
@@ -20,7 +21,8 @@ export function renderS3cfg(p: Params): string {
     `access_key = ${p.access_key}`,
     `secret_key = ${p.secret_key}`,
     `host_base = ${p.endpoint}`,
-    `host_bucket = %(bucket)s.${p.endpoint}`,
+    // s3cmd addresses path-style when host_bucket has no %(bucket)s in it.
+    `host_bucket = ${p.path_style ? p.endpoint : `%(bucket)s.${p.endpoint}`}`,
     `bucket_location = ${p.bucket_location ?? 'us-east-1'}`,
     `use_https = ${p.use_https === false ? 'False' : 'True'}`,
     'check_ssl_certificate = True',
@@ -31,7 +33,7 @@ export function renderS3cfg(p: Params): string {
 
 export default defineTask<Params>({
   name: 's3cmd_config',
-  doc: "Write s3cmd's config (keys, endpoint, %(bucket)s host style, HTTPS), mode 0600",
+  doc: "Write s3cmd's config (keys, endpoint, virtual-host or path-style addressing, HTTPS), mode 0600",
   schema: {
     type: 'object',
     additionalProperties: false,
@@ -44,6 +46,7 @@ export default defineTask<Params>({
       endpoint: { type: 'string', pattern: '^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$', description: 'host[:port], no scheme' },
       use_https: { type: 'boolean' },
       bucket_location: { type: 'string', pattern: '^[a-zA-Z0-9-]+$' },
+      path_style: { type: 'boolean', description: 'path-style addressing (endpoint/bucket): for bucket names with dots on HTTPS' },
     },
   },
   probes: (p) => [{ kind: 'file', path: p.path }],

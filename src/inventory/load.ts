@@ -277,7 +277,7 @@ function loadVarsDirs(inv: Inventory): void {
     }
     for (const [name, file] of varsDirEntries(dir))
       if (!entities.has(name))
-        inv.warnings.push(`${file}: no ${sub === 'group_vars' ? 'group' : 'host'} named '${name}' in ${inv.file}, so it is not used`);
+        inv.warnings.push(`${file}: no ${sub === 'group_vars' ? 'group' : 'host'} named '${name}' in ${inv.file}, so it is not used${((n) => (n ? ` (did you mean '${n}'?)` : ''))(closest(name, entities.keys()))}`);
   }
 }
 

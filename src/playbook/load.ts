@@ -8,6 +8,7 @@ import { didYouMean } from '../suggest.js';
 import type { TaskDef } from '../task.js';
 import { readYamlFile, type YamlPath, type YamlSource } from '../yaml-source.js';
 import { checkRawParams } from './params.js';
+import { loadVarsSpec, resolveSpecFile, type VarSpec } from './vars-spec.js';
 
 export interface TaskEntry {
   /** Unique within a playbook run, for reports. */
@@ -35,6 +36,8 @@ export interface Play {
   /** Play vars: above inventory vars, below -e (Ansible's order). */
   vars: Record<string, unknown>;
   varSources: Record<string, SourcePos>;
+  /** Checks of play variables (vars_spec), run in preflight for every host. */
+  varsSpec: Map<string, VarSpec>;
   tasks: TaskEntry[];
   handlers: TaskEntry[];
   file: string;
@@ -46,7 +49,7 @@ export interface Playbook {
   plays: Play[];
 }
 
-const PLAY_KEYS = ['name', 'hosts', 'vars', 'defaults', 'tasks', 'handlers', 'tags', 'import_playbook'];
+const PLAY_KEYS = ['name', 'hosts', 'vars', 'defaults', 'vars_spec', 'tasks', 'handlers', 'tags', 'import_playbook'];
 const TASK_KEYS = ['name', 'tags', 'notify', 'when', 'ignore_errors', 'listen'];
 
 /** `site` -> playbooks/site.yml; a path is taken as is. */
@@ -115,7 +118,8 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
         if (!handlerNames.has(n)) throw new InputError(`task '${t.name}' notifies '${n}', which is not a handler of this play`, t.pos, didYouMean(n, handlerNames) || `handlers: ${[...handlerNames].join(', ') || '(none)'}`);
       }
     }
-    plays.push({ name, hosts, vars, defaults, varSources, tasks, handlers, file, pos: at([]) });
+    const varsSpec = play.vars_spec === undefined ? new Map<string, VarSpec>() : loadVarsSpec(resolveSpecFile(file, play.vars_spec, at(['vars_spec'])));
+    plays.push({ name, hosts, vars, defaults, varSources, varsSpec, tasks, handlers, file, pos: at([]) });
   });
   return plays;
 }
@@ -153,7 +157,7 @@ function taskList(
     for (const k of Object.keys(params)) paramPos[k] = p([module, k]);
     for (const problem of checkRawParams(def, params)) {
       const where = problem.path.length ? p([module, ...problem.path]) : p([module]);
-      throw new InputError(problem.message, where, 'see the task list in README.md for its parameters');
+      throw new InputError(problem.message, where, `its parameters: npm run play -- doc ${module}`);
     }
     const name = optString(entry.name, p(['name']), 'name') ?? `${module}`;
     const when = entry.when === undefined ? [] : typeof entry.when === 'boolean' ? [String(entry.when)] : stringList(entry.when, p(['when']), 'when');

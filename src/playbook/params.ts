@@ -1,6 +1,7 @@
 // Param schemas: ajv compiles each task's schema once; a `secret: true` keyword marks secret params.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { closest } from '../suggest.js';
 import type { TaskDef } from '../task.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
@@ -35,7 +36,8 @@ function describe(e: ErrorObject, task: TaskDef): string {
   switch (e.keyword) {
     case 'additionalProperties': {
       const k = (e.params as { additionalProperty: string }).additionalProperty;
-      return `unknown parameter '${k}' for task '${task.name}' (known: ${props.join(', ')})`;
+      const near = closest(k, props);
+      return `unknown parameter '${k}' for task '${task.name}'${near ? `; did you mean '${near}'?` : ''} (known: ${props.join(', ')})`;
     }
     case 'required':
       return `missing required parameter '${(e.params as { missingProperty: string }).missingProperty}' for task '${task.name}'`;
@@ -61,16 +63,28 @@ const hasTemplate = (v: unknown): boolean => typeof v === 'string' && (v.include
 export function checkRawParams(task: TaskDef, params: unknown): ParamProblem[] {
   const v = validator(task);
   if (v(structuredClone(params ?? {}))) return [];
-  return (v.errors ?? [])
+  return ordered(v.errors ?? [], task)
     .filter((e) => !(hasTemplate(getAt(params, e.instancePath.split('/').slice(1))) && e.keyword !== 'additionalProperties' && e.keyword !== 'required'))
     .map((e) => ({ path: pathOf(e), message: describe(e, task) }));
+}
+
+/**
+ * Unknown keys first: a misspelled parameter (`confg`) is reported as unknown, with the right name,
+ * and not also as the required one it was meant to be.
+ */
+function ordered(errors: ErrorObject[], task: TaskDef): ErrorObject[] {
+  const props = Object.keys(((task.schema as { properties?: object }).properties ?? {}) as object);
+  const unknown = errors.filter((e) => e.keyword === 'additionalProperties');
+  const meant = new Set(unknown.map((e) => `${e.instancePath}/${closest((e.params as { additionalProperty: string }).additionalProperty, props) ?? ''}`));
+  const rest = errors.filter((e) => e.keyword !== 'additionalProperties' && !(e.keyword === 'required' && meant.has(`${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`)));
+  return [...unknown, ...rest];
 }
 
 /** Validate rendered params (fills schema defaults in place). */
 export function checkParams(task: TaskDef, params: unknown): ParamProblem[] {
   const v = validator(task);
   if (v(params)) return [];
-  return (v.errors ?? []).map((e) => ({ path: pathOf(e), message: describe(e, task) }));
+  return ordered(v.errors ?? [], task).map((e) => ({ path: pathOf(e), message: describe(e, task) }));
 }
 
 /** Values of params marked `secret: true` in the schema (top level and nested objects). */
@@ -83,5 +97,20 @@ export function secretValues(schema: Record<string, unknown>, params: unknown): 
     if (s.items && Array.isArray(v)) for (const it of v) walk(s.items, it);
   };
   walk(schema, params);
+  return out;
+}
+
+/** Names of the params marked `secret: true` (any depth): the field names a task's files may use. */
+export function secretParamNames(schema: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const walk = (s: any) => {
+    if (!s || typeof s !== 'object') return;
+    for (const [k, sub] of Object.entries((s.properties ?? {}) as Record<string, any>)) {
+      if (sub?.secret) out.push(k);
+      walk(sub);
+    }
+    if (s.items) walk(s.items);
+  };
+  walk(schema);
   return out;
 }

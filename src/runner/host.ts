@@ -5,10 +5,10 @@
 import { TaskError, UnreachableError } from '../errors.js';
 import type { Connection, ConnectSpec } from '../connection/types.js';
 import type { Facts } from '../facts/types.js';
-import { checkParams, secretValues } from '../playbook/params.js';
+import { checkParams, secretParamNames, secretValues } from '../playbook/params.js';
 import type { TaskEntry } from '../playbook/load.js';
-import type { Secrets } from '../secrets.js';
-import type { ApplyContext, HostState, Plan, Probe, ProbeResult, TaskDef } from '../task.js';
+import { maskFieldPair, type Secrets } from '../secrets.js';
+import type { ApplyContext, FileDiff, HostState, Plan, Probe, ProbeResult, TaskDef } from '../task.js';
 import { LazyVars, type Templates } from '../template.js';
 import { magicVars, type HostPlay, type HostWork } from './prepare.js';
 import { emptyCounts, type HostReport, type RunEvents, type TaskResult } from './types.js';
@@ -100,9 +100,10 @@ class HostRunner {
   ) {}
 
   async run(plays: HostPlay[]): Promise<void> {
+    const planned = new Map();
     const runs = plays.map((hp): PlayRun => {
       const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check));
-      const r: PlayRun = { hp, lazy, state: { rollback: new Map(), changedGroups: new Set() }, notified: new Set(), tasks: [] };
+      const r: PlayRun = { hp, lazy, state: { rollback: new Map(), changedGroups: new Set(), planned }, notified: new Set(), tasks: [] };
       r.tasks = this.prepare(hp.tasks, r, false);
       return r;
     });
@@ -182,15 +183,22 @@ class HostRunner {
         if (!p.fresh) await this.probe(this.batch(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p)));
         const ctx = this.planContext(run);
         const plan: Plan = p.def.plan(ctx, p.params, p.results!);
-        const diffs = plan.action === 'change' ? plan.diffs : undefined;
+        // Masked at once: values found in secret fields are then masked in everything that follows.
+        const diffs = plan.action === 'change' ? maskDiffs(plan.diffs, secrets, p.def) : undefined;
         if (plan.action === 'ok' || plan.action === 'skip') {
           this.record(this.result(run, p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg }));
           continue;
         }
         if (this.opts.check) {
           if (plan.action === 'change') {
-            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs: maskDiffs(diffs, secrets) }));
+            const group = (p.params as { rollback_group?: string } | undefined)?.rollback_group;
+            for (const d of plan.diffs ?? []) run.state.planned.set(d.path, { content: d.after, group });
+            for (const l of plan.links ?? []) run.state.planned.set(l.path, { link: l.target, group });
+            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs }));
             for (const n of p.entry.notify) run.notified.add(n);
+          } else if (p.def.verify) {
+            const v = await p.def.verify({ ...ctx, conn: this.conn, log: (m) => this.log(2, `${p.entry.name}: ${m}`) }, p.params, plan);
+            this.record(this.result(run, p, v.status ?? 'ok', t0, { msg: v.msg }));
           } else {
             this.record(this.result(run, p, 'skipped', t0, { msg: `would run: ${plan.summary}` }));
           }
@@ -204,10 +212,11 @@ class HostRunner {
           // Later tasks may read what this one changed: their probes are read again.
           for (const q of [...this.queue, ...list]) if (!q.done) q.fresh = false;
         }
-        this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? maskDiffs(diffs, secrets) : undefined }));
+        this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? diffs : undefined }));
       } catch (e) {
         if (e instanceof UnreachableError) throw e;
         const err = e as TaskError;
+        if (err.rolledBack) this.rolledBack(err.rolledBack, run);
         const msg = err.detail ? `${err.message}\n${err.detail}` : err.message ?? String(e);
         this.record(this.result(run, p, 'failed', t0, { msg, ignored: p.entry.ignoreErrors }));
         if (!p.entry.ignoreErrors) return false;
@@ -216,9 +225,32 @@ class HostRunner {
     return true;
   }
 
+  /**
+   * The files of a rollback group were put back: the tasks that changed them did not, in the end,
+   * change anything. Their results say so, and the recap counts them as not changed.
+   */
+  private rolledBack(group: string, run: PlayRun): void {
+    const names = new Set(run.tasks.filter((q) => (q.params as { rollback_group?: string } | undefined)?.rollback_group === group).map((q) => q.entry.name));
+    for (const r of this.report.tasks) {
+      if (r.play !== run.hp.play.name || r.status !== 'changed' || !names.has(r.task)) continue;
+      r.status = 'ok';
+      r.rolledBack = true;
+      r.msg = `${r.msg ? r.msg + '; ' : ''}rolled back: a later validation failed and put the file back`;
+      this.report.counts.changed--;
+    }
+  }
+
   private planContext(run: PlayRun) {
     const { templates } = this.deps;
-    return { host: this.host, facts: this.facts, check: this.opts.check, state: run.state, renderTemplate: (name: string) => templates.renderFile(name, run.lazy.context()) };
+    const { check } = this.opts;
+    return {
+      host: this.host,
+      facts: this.facts,
+      check,
+      state: run.state,
+      renderTemplate: (name: string) => templates.renderFile(name, run.lazy.context()),
+      willWrite: (path: string) => check && run.state.planned.has(path),
+    };
   }
 
   /**
@@ -272,6 +304,14 @@ class HostRunner {
   }
 }
 
-function maskDiffs(diffs: { path: string; before: string; after: string }[] | undefined, secrets: Secrets) {
-  return diffs?.map((d) => ({ path: d.path, before: secrets.mask(d.before), after: secrets.mask(d.after) }));
+/**
+ * Both sides of every diff masked by field (whatever the value: an old key after a rotation is not
+ * one we know) and by value. Values found in secret fields are masked in all later output too.
+ */
+function maskDiffs(diffs: FileDiff[] | undefined, secrets: Secrets, def: TaskDef) {
+  return diffs?.map((d) => {
+    const f = maskFieldPair(d.before, d.after, secretParamNames(def.schema));
+    for (const v of f.found) secrets.addFound(v);
+    return { path: d.path, before: secrets.mask(f.before), after: secrets.mask(f.after) };
+  });
 }

@@ -6,6 +6,7 @@ import type { Facts } from '../facts/types.js';
 import { checkParams, secretValues } from '../playbook/params.js';
 import type { Play, Playbook, TaskEntry } from '../playbook/load.js';
 import type { Secrets } from '../secrets.js';
+import { checkVar } from '../playbook/vars-spec.js';
 import type { TaskDef } from '../task.js';
 import { LazyVars, TemplateRenderError, type Templates } from '../template.js';
 
@@ -117,6 +118,7 @@ export function prepare(input: PrepareInput): HostWork[] {
       const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
       const tasks = play.tasks.filter((t) => selectedByTags(t.tags, input.tags));
       const lazy = new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check));
+      checkPlayVars(play, host, lazy, merged.sources, input);
       for (const t of [...tasks, ...play.handlers]) preflightTask(t, host, lazy, merged.sources, input);
       let work = byHost.get(host);
       if (!work) byHost.set(host, (work = { host, plays: [] }));
@@ -124,6 +126,25 @@ export function prepare(input: PrepareInput): HostWork[] {
     }
   }
   return [...byHost.values()];
+}
+
+/** The play's vars_spec, on this host's values. A value that needs facts is judged by the tasks. */
+function checkPlayVars(play: Play, host: string, lazy: LazyVars, sources: Record<string, SourcePos>, input: PrepareInput): void {
+  for (const [name, spec] of play.varsSpec) {
+    if (!lazy.has(name)) continue;
+    const used = new Set<string>();
+    let v: unknown;
+    try {
+      v = input.templates.renderValue(`{{ ${name} }}`, lazy.context(), used);
+    } catch {
+      continue; // undefined or failing: reported with file:line by the task that uses it
+    }
+    if (used.has('facts')) continue;
+    const problem = checkVar(name, spec, v);
+    if (!problem) continue;
+    const from = provenance(new Set([name, ...used]), sources);
+    throw new InputError(`play '${play.name}' on ${host}: ${input.secrets.mask(problem)}${from ? ` (${from})` : ''}`, sources[name] ?? spec.pos, spec.description ? `${name}: ${spec.description}` : 'fix the value (or the variable it comes from)');
+  }
 }
 
 function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Record<string, SourcePos>, input: PrepareInput): void {

@@ -16,6 +16,8 @@ export interface TaskResult {
   diffs?: FileDiff[];
   durationMs: number;
   ignored?: boolean;
+  /** A change that a later validation put back (status 'ok': nothing changed in the end). */
+  rolledBack?: boolean;
 }
 
 export interface HostReport {

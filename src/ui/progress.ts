@@ -32,7 +32,7 @@ export function resultLine(r: TaskResult, c: ChalkInstance): string {
     case 'skipped':
       return `${c.cyan('skipping')}: [${r.host}] ${r.task}${tag}${msg}`;
     case 'failed':
-      return r.ignored ? `${c.red('failed')}: [${r.host}] ${r.task}${tag} ...ignoring${msg}` : `${c.red('fatal')}: [${r.host}] ${r.task}${tag}: ${c.red(r.msg ?? 'failed')}`;
+      return r.ignored ? `${c.red('failed')}: [${r.host}] ${r.task}${tag} ...ignoring${msg}` : `${c.red('fatal')}: [${r.host}] ${r.task}${tag}: ${c.red(r.msg?.split('\n')[0] ?? 'failed')}`;
   }
 }
 

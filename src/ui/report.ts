@@ -24,10 +24,12 @@ export function detailLines(reports: HostReport[], opts: { diff: boolean; check:
   return out;
 }
 
-export function printSummary(reports: HostReport[], opts: { diff: boolean; check: boolean }, c: ChalkInstance): void {
+export function printSummary(reports: HostReport[], opts: { diff: boolean; check: boolean; warnings?: string[] }, c: ChalkInstance): void {
   const lines = detailLines(reports, opts, c);
   if (lines.length) console.log('\n' + lines.join('\n'));
   console.log('\n' + recapLines(reports, c).join('\n'));
+  // Inventory warnings (a host_vars/ file for no host: almost always a typo), once, by the recap.
+  for (const w of opts.warnings ?? []) console.log(c.magenta(`[WARNING]: ${w}`));
   if (opts.check) {
     const drifted = reports.filter((r) => r.counts.changed > 0).map((r) => r.host);
     const bad = reports.some((r) => r.unreachable || r.counts.failed > 0);
@@ -44,6 +46,7 @@ export interface JsonMeta {
   startedAt: string;
   durationMs: number;
   exitCode: number;
+  warnings: string[];
 }
 
 export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secrets): string {
@@ -67,6 +70,7 @@ export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secre
             status: t.status,
             changed: t.status === 'changed',
             ignored: t.ignored ?? false,
+            rolledBack: t.rolledBack ?? false,
             msg: t.msg ?? null,
             diff: t.diffs?.map((d) => ({ path: d.path, unified: unifiedDiff(d) })) ?? [],
             durationMs: t.durationMs,

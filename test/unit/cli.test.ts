@@ -14,6 +14,7 @@ const f = (name: string, text: string) => {
   return p;
 };
 const inv = f('inventory.yml', 'all:\n  hosts:\n    web1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n    web2:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n  children:\n    web:\n      hosts:\n        web1:\n');
+const tagged = f('tagged.yml', '- name: t\n  hosts: all\n  tasks:\n    - name: a\n      copy: { dest: /tmp/x, content: "x" }\n      tags: [proxy, storage]\n');
 const okBook = f('ok.yml', '- name: ok\n  hosts: all\n  tasks:\n    - name: say\n      copy: { dest: /tmp/x, content: "{{ greeting }}" }\n');
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +36,12 @@ describe('CLI: bad input is refused before any host is touched', function () {
     ['bad -e JSON', [okBook, '-i', inv, '-e', '{"greeting": '], /-e/],
     ['a missing -e file', [okBook, '-i', inv, '-e', '@' + path.join(dir, 'none.yml')], /none.yml/],
     ['an unknown playbook', ['nosuchplay', '-i', inv], /no playbook named 'nosuchplay'/],
+    ['an nginx time nginx would refuse, in --check', ['site', '-i', f('site-inv.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n'), '--check', '-e', 'proxy_cache_valid=notatime'], /-e #1:1:1: play .* on web1: proxy_cache_valid is not an nginx time: "notatime"/],
+    ['an nginx size nginx would refuse, from the inventory', ['site', '-i', f('site-inv2.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_cache_max_size: 20x }\n')], /site-inv2.yml:3:\d+: play .* proxy_cache_max_size is not an nginx size: "20x"/],
+    ['a misspelled --tags', [tagged, '-i', inv, '--tags', 'prxy'], /--tags prxy: no task of .*tagged.yml has the tag 'prxy'; did you mean 'proxy'\?[\s\S]*hint: the tags of this playbook: proxy, storage/],
+    ['a --skip-tags no task has', [tagged, '-i', inv, '--check', '--skip-tags', 'nosuchtag'], /--skip-tags nosuchtag: no task of .* has the tag 'nosuchtag'/],
+    ['a tag among good ones', [tagged, '-i', inv, '-t', 'proxy,strage'], /has the tag 'strage'; did you mean 'storage'\?/],
+    ['a misspelled param, as unknown with the right name', [f('typo-param.yml', '- hosts: all\n  tasks:\n    - s3_bucket: { bucket: b-1, confg: /root/.s3cfg }\n'), '-i', inv], /typo-param.yml:3:\d+: unknown parameter 'confg' for task 's3_bucket'; did you mean 'config'\?[\s\S]*hint: its parameters: npm run play -- doc s3_bucket/],
   ];
   for (const [what, args, msg] of cases) {
     it(`refuses ${what} (exit 5)`, async () => {
@@ -45,6 +52,39 @@ describe('CLI: bad input is refused before any host is touched', function () {
       assert.doesNotMatch(r.all, /UNREACHABLE|PLAY RECAP/);
     });
   }
+
+  it('special tags (always, never, tagged, untagged, all) need no task to carry them', async () => {
+    // They pass the tag check, so the run goes on to connect: unreachable (4), not bad input (5).
+    const r = await play([tagged, '-i', inv, '-l', 'web1', '--tags', 'always,tagged', '--skip-tags', 'never']);
+    assert.equal(r.code, 4, r.all);
+  });
+
+  it('warns once, by the recap and in --json, about host_vars/group_vars files that match no host or group', async () => {
+    const wi = f('warn/inventory.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1 }\n  children:\n    web: { hosts: { web1: {} } }\n');
+    f('warn/host_vars/webl.yml', 'x: 1\n');
+    f('warn/group_vars/wbe.yml', 'y: 2\n');
+    const json = path.join(dir, 'warn.json');
+    const r = await play([tagged, '-i', wi, '--json', json]);
+    assert.equal(r.code, 4, r.all);
+    const lines = r.all.split('\n').filter((l) => l.includes('[WARNING]'));
+    assert.equal(lines.length, 2, r.all);
+    assert.match(r.stdout, /PLAY RECAP[\s\S]*\[WARNING\]: .*host_vars\/webl.yml: no host named 'webl' .* \(did you mean 'web1'\?\)/);
+    assert.match(r.stdout, /\[WARNING\]: .*group_vars\/wbe.yml: no group named 'wbe'.*did you mean 'web'/);
+    assert.equal(JSON.parse(fs.readFileSync(json, 'utf8')).warnings.length, 2);
+  });
+
+  it('doc lists the tasks and shows one task\'s params (type, required, secret, description)', async () => {
+    const list = await play(['doc']);
+    assert.equal(list.code, 0, list.all);
+    assert.match(list.stdout, /^s3_bucket\s+Ensure the bucket exists/m);
+    const one = await play(['doc', 's3cmd_config']);
+    assert.equal(one.code, 0, one.all);
+    assert.match(one.stdout, /secret_key  \(string; required; secret/);
+    assert.match(one.stdout, /endpoint  \(string; required\)\n\s+host\[:port\], no scheme/);
+    const bad = await play(['doc', 's3_buckt']);
+    assert.equal(bad.code, 5, bad.all);
+    assert.match(bad.stderr, /no task named 's3_buckt'[\s\S]*did you mean 's3_bucket'/);
+  });
 
   it('lists hosts with --limit patterns and exits 0 without connecting', async () => {
     const r = await play([okBook, '-i', inv, '--list-hosts', '-l', 'all:!web']);

@@ -58,7 +58,7 @@ function work(tasks: Put[]): HostWork {
     pos,
     paramPos: {},
   }));
-  const play: Play = { name: 'p', hosts: 'all', defaults: {}, vars: {}, varSources: {}, tasks: entries, handlers: [], file: 'test.yml', pos };
+  const play: Play = { name: 'p', hosts: 'all', defaults: {}, vars: {}, varSources: {}, varsSpec: new Map(), tasks: entries, handlers: [], file: 'test.yml', pos };
   return { host: 'h1', plays: [{ play, vars: {}, sources: {}, tasks: entries }] };
 }
 

@@ -6,6 +6,7 @@ import { loadPlaybook } from '../../src/playbook/load.js';
 import { magicVars } from '../../src/runner/prepare.js';
 import { LazyVars, Templates } from '../../src/template.js';
 import { TASKS } from '../../tasks/index.js';
+import { renderS3cfg } from '../../tasks/s3cmd_config.js';
 import { ALL, DEBIAN11, FEDORA36 } from '../fixtures/facts.js';
 import type { Facts } from '../../src/facts/types.js';
 import { ROOT } from '../e2e/play.js';
@@ -54,6 +55,17 @@ describe('playbooks rendered per OS (fixtures)', () => {
     assert.match(deb['Proxy location in the Misskey vhost (layout B)'].block, /^# <baseUrl>\/storage\/<name> is the object storage\/<name>[\s\S]*location \/storage\/ \{\n    limit_except GET \{/);
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].base_url, 'https://ex.social');
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].prefix, 'storage');
+  });
+
+  it('a bucket name with dots on HTTPS goes path-style (s3cmd and the proxy); without dots, or on HTTP, virtual-host', () => {
+    const cfg = (extra: Record<string, unknown>) => renderS3cfg(render(DEBIAN11, extra)['s3cmd config (keys, endpoint, HTTPS)']);
+    assert.match(cfg({ s3_bucket: 'media.ex.social' }), /^host_bucket = ewr1.vultrobjects.com$/m);
+    assert.match(cfg({}), /^host_bucket = %\(bucket\)s.ewr1.vultrobjects.com$/m);
+    assert.match(cfg({ s3_bucket: 'media.ex.social', s3_use_https: false }), /^host_bucket = %\(bucket\)s.ewr1.vultrobjects.com$/m);
+    const lazy = new LazyVars(templates, { ...site.plays[1].defaults, ...hostVars, s3_bucket: 'media.ex.social' }, magicVars('h', DEBIAN11, false));
+    const vhost = templates.renderFile('nginx/s3-subdomain.conf.j2', lazy.context());
+    assert.match(vhost, /proxy_pass https:\/\/\$mskplay_s3_upstream\/media.ex.social\$request_uri;/);
+    assert.match(vhost, /proxy_ssl_name ewr1.vultrobjects.com;/);
   });
 
   it('Vultr region presets give the endpoint; the proxy keeps the URI (the object key) whole', () => {

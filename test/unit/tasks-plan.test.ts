@@ -6,12 +6,12 @@ import { TASKS } from '../../tasks/index.js';
 import { ALL, DEBIAN11, FEDORA36, UBUNTU2204 } from '../fixtures/facts.js';
 import type { Facts } from '../../src/facts/types.js';
 
-const state = (): HostState => ({ rollback: new Map(), changedGroups: new Set() });
+const state = (): HostState => ({ rollback: new Map(), changedGroups: new Set(), planned: new Map() });
 function plan(module: string, params: Record<string, unknown>, results: ProbeResult[], facts: Facts = DEBIAN11, st = state()): Plan<any> {
   const def = TASKS[module] as TaskDef;
   const p = structuredClone(params);
   assert.deepEqual(checkParams(def, p), [], 'params are valid');
-  return def.plan({ host: 'h', facts, check: true, state: st, renderTemplate: () => '' }, p, results);
+  return def.plan({ host: 'h', facts, check: true, state: st, renderTemplate: () => '', willWrite: (path: string) => st.planned.has(path) }, p, results);
 }
 const file = (content?: string, extra: Partial<FileState> = {}): FileState =>
   content === undefined ? { kind: 'file', exists: false } : { kind: 'file', exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', content, size: content.length, ...extra };
@@ -87,11 +87,27 @@ describe('task plans (fixtures)', () => {
   });
 
   describe('nginx_validate', () => {
-    it('runs only when a file of its group changed', () => {
+    const BROKEN = 'nginx: [emerg] unknown directive "servr_name" in /etc/nginx/conf.d/admin.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n';
+    const runPlan = (st: HostState, r: ProbeResult) => (TASKS.nginx_validate as TaskDef).plan({ host: 'h', facts: DEBIAN11, check: false, state: st, renderTemplate: () => '', willWrite: () => false }, { group: 'nginx' }, [r]);
+    it('in a run: nginx -t when a file of its group changed, else the current config is judged by the probe', () => {
       const st = state();
-      assert.equal(plan('nginx_validate', { group: 'nginx' }, [], DEBIAN11, st).action, 'ok');
+      assert.equal(runPlan(st, cmd(0, '', 'nginx: configuration file /etc/nginx/nginx.conf test is successful')).action, 'ok');
       st.changedGroups.add('nginx');
-      assert.equal(plan('nginx_validate', { group: 'nginx' }, [], DEBIAN11, st).action, 'run');
+      assert.equal(runPlan(st, cmd(0)).action, 'run');
+    });
+    it("fails on a host whose current config already fails, naming nginx's file and line (run and check alike)", () => {
+      assert.throws(() => runPlan(state(), cmd(1, '', BROKEN)), /current configuration fails nginx -t .* at \/etc\/nginx\/conf.d\/admin.conf:3/);
+      assert.throws(() => plan('nginx_validate', { group: 'nginx' }, [cmd(1, '', BROKEN)]), /at \/etc\/nginx\/conf.d\/admin.conf:3/);
+      assert.equal(runPlan(state(), cmd(127)).action, 'ok', 'nginx not installed: nothing to test');
+    });
+    it('in check mode: the candidate files of its group (not other groups) go to the sandboxed nginx -t', () => {
+      const st = state();
+      st.planned.set('/etc/nginx/sites-available/s3.conf', { content: 'server {}\n', group: 'nginx' });
+      st.planned.set('/etc/nginx/sites-enabled/s3.conf', { link: '/etc/nginx/sites-available/s3.conf', group: 'nginx' });
+      st.planned.set('/root/.s3cfg', { content: 'x', group: undefined });
+      const p = plan('nginx_validate', { group: 'nginx' }, [cmd(0)], DEBIAN11, st);
+      assert.equal(p.action, 'run');
+      assert.deepEqual((p as { data: [string, unknown][] }).data.map(([path]) => path), ['/etc/nginx/sites-available/s3.conf', '/etc/nginx/sites-enabled/s3.conf']);
     });
   });
 

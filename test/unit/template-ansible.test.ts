@@ -27,6 +27,7 @@ const layoutA = {
   s3_endpoint: 'ewr1.vultrobjects.com',
   s3_prefix: 'misskey',
   s3_use_https: true,
+  s3_path_style: false,
   acme_webroot: '/var/www/html',
   proxy_local_root: '/var/www/s3-local',
   proxy_dynamic_upstream: true,
@@ -57,6 +58,9 @@ const SYNTHETIC: Record<string, string> = {
 const CASES: Case[] = [
   { name: 'subdomain-dynamic-https', src: 'nginx/s3-subdomain.conf.j2', vars: layoutA },
   { name: 'subdomain-static-http', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false, s3_use_https: false } },
+  // A bucket with dots on HTTPS, on an endpoint with a port: path-style, TLS name without the port.
+  { name: 'subdomain-path-style-port', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, s3_bucket: 'media.example.com', s3_endpoint: 'objects.example.net:8443', s3_path_style: true } },
+  { name: 'location-static-port', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false, s3_endpoint: 'objects.example.net:7480' } },
   { name: 'location-dynamic', src: 'nginx/s3-location.conf.j2', vars: layoutA },
   { name: 'location-static', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false } },
   { name: 'cache-zone', src: 'nginx/s3-cache-zone.conf.j2', vars: layoutA },
@@ -114,5 +118,9 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
     assert.match(fs.readFileSync(path.join(out, 'subdomain-dynamic-https'), 'utf8'), /location @proxy \{\n {8}# Through a variable/);
     // The include loses its newline and trim_blocks eats the one after the tag.
     assert.equal(fs.readFileSync(path.join(out, 'include.j2-a'), 'utf8'), 'xINCy\nINCend\n');
+    const pathStyle = fs.readFileSync(path.join(out, 'subdomain-path-style-port'), 'utf8');
+    assert.match(pathStyle, /set \$mskplay_s3_upstream objects.example.net:8443;\n\s+proxy_pass https:\/\/\$mskplay_s3_upstream\/media.example.com\$request_uri;/);
+    assert.match(pathStyle, /proxy_ssl_name objects.example.net;/);
+    assert.match(fs.readFileSync(path.join(out, 'location-static-port'), 'utf8'), /proxy_pass https:\/\/mk-files.objects.example.net:7480\$request_uri;[\s\S]*proxy_ssl_name mk-files.objects.example.net;/);
   });
 });
