@@ -52,7 +52,7 @@ export interface FileDiff {
  */
 export type Plan<D = unknown> =
   | { action: 'ok'; msg?: string }
-  | { action: 'change'; summary: string; diffs?: FileDiff[]; /** symlinks it would make */ links?: { path: string; target: string }[]; data?: D }
+  | { action: 'change'; summary: string; diffs?: FileDiff[]; /** symlinks it would make */ links?: { path: string; target: string }[]; /** directories it would create */ dirs?: string[]; data?: D }
   | { action: 'run'; summary: string; data?: D }
   | { action: 'skip'; msg: string };
 
@@ -79,6 +79,7 @@ export interface HostState {
 export interface PlannedWrite {
   content?: string;
   link?: string;
+  dir?: boolean;
   /** The rollback group of the task that would write it. */
   group?: string;
 }

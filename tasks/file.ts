@@ -48,7 +48,7 @@ export default defineTask<Params, Data>({
       return { action: 'change', summary: have.exists ? `relink ${p.path} -> ${p.src} (was -> ${have.linkTarget})` : `link ${p.path} -> ${p.src}`, links: [{ path: p.path, target: p.src! }], data: { create: true, before: have } };
     }
     if (have.exists && have.type !== 'dir') throw new TaskError(`${p.path} exists and is a ${have.type}, not a directory`);
-    if (!have.exists) return { action: 'change', summary: `create directory ${p.path}`, data: { create: true, before: have } };
+    if (!have.exists) return { action: 'change', summary: `create directory ${p.path}`, dirs: [p.path], data: { create: true, before: have } };
     if (p.owner && have.owner !== p.owner) meta.push(`owner ${have.owner} -> ${p.owner}`);
     if (p.group && have.group !== p.group) meta.push(`group ${have.group} -> ${p.group}`);
     if (p.mode && normMode(have.mode) !== normMode(p.mode)) meta.push(`mode ${normMode(have.mode)} -> ${normMode(p.mode)}`);

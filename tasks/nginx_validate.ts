@@ -15,7 +15,9 @@ interface Params {
   group: string;
 }
 
-const TEST_CURRENT = `command -v nginx >/dev/null 2>&1 || exit ${NGINX_MISSING}; nginx -t`;
+// The current config is tested in the sandbox too: a bare `nginx -t` creates the directories the
+// config names (an admin's new proxy_cache_path), and a check must leave the host as it was.
+const TEST_CURRENT = sandboxScript([]);
 
 function failure(what: string, stderr: string, restored?: string[]): TaskError {
   const e = nginxErrors(stderr);
@@ -32,13 +34,16 @@ export default defineTask<Params, [string, PlannedWrite][]>({
     additionalProperties: false,
     properties: { group: { type: 'string', default: 'nginx', description: 'the rollback_group of the nginx files to test' } },
   },
-  probes: () => [{ kind: 'cmd', cmd: TEST_CURRENT }],
+  probes: () => [{ kind: 'cmd', cmd: SANDBOX_COMMAND, stdin: TEST_CURRENT }],
   plan: (ctx, p, [r]) => {
     const current = r as CmdState;
     if (!ctx.check && ctx.state.changedGroups.has(p.group)) return { action: 'run', summary: 'nginx -t' };
-    const candidates = [...ctx.state.planned].filter(([, w]) => w.group === p.group);
-    if (ctx.check && candidates.length) return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: candidates };
+    // The group's files, and every directory the run would create first (nginx -t wants the cache
+    // directory's parent to exist).
+    const candidates = [...ctx.state.planned].filter(([, w]) => w.group === p.group || w.dir);
+    if (ctx.check && candidates.some(([, w]) => w.group === p.group)) return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: candidates };
     if (current.code === NGINX_MISSING) return { action: 'ok', msg: 'nginx is not installed: nothing to test' };
+    if (current.code === SANDBOX_UNAVAILABLE) return { action: 'ok', msg: `no nginx file changed; the current config was not tested: ${current.stderr.trim().split('\n').pop()}` };
     if (current.code !== 0) throw failure("nginx's current configuration fails nginx -t (no file of this run changed)", current.stderr);
     return { action: 'ok', msg: 'no nginx file changed; nginx -t passes' };
   },
@@ -56,7 +61,7 @@ export default defineTask<Params, [string, PlannedWrite][]>({
   verify: async (ctx, _p, plan) => {
     const files = plan.action === 'run' ? plan.data ?? [] : [];
     const r = await ctx.conn.exec(SANDBOX_COMMAND, { stdin: sandboxScript(files) });
-    if (r.code === 0) return { msg: `nginx -t passes on the candidate config (${files.length} file(s), tested in a throwaway mount namespace)` };
+    if (r.code === 0) return { msg: `nginx -t passes on the candidate config (${files.filter(([, w]) => !w.dir).length} file(s), tested in a throwaway mount namespace)` };
     if (r.code === NGINX_MISSING) return { msg: 'nginx is not installed yet: the candidate config is tested after the run installs it', status: 'skipped' };
     if (r.code === SANDBOX_UNAVAILABLE) return { msg: `would run nginx -t; the candidate files could not be tested here: ${r.stderr.trim().split('\n').pop()}`, status: 'skipped' };
     throw failure('the run would fail: nginx -t rejects the candidate config', r.stderr);

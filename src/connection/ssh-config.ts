@@ -21,6 +21,9 @@ export interface ResolveOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
+/** A lost link is reported within about interval x (count + 1) = 16 s. */
+export const DEFAULT_KEEPALIVE_INTERVAL_S = 4;
+export const DEFAULT_KEEPALIVE_COUNT = 3;
 
 type Vars = Record<string, unknown>;
 
@@ -211,6 +214,17 @@ export function resolveConnectSpec(name: string, vars: Vars, opts: ResolveOption
     if (!(timeoutS > 0)) throw bad(name, `connect timeout must be a positive number of seconds, got ${JSON.stringify(t)}`);
   }
 
+  // Set as in OpenSSH: ServerAliveInterval / ServerAliveCountMax in ~/.ssh/config or as -o options
+  // in ansible_ssh_common_args (what an Ansible user already writes for the same purpose).
+  const alive = (v: string | undefined, what: string, dflt: number, min: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw bad(name, `${what} must be a whole number >= ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const keepaliveS = alive(first(cfg.serveraliveinterval), 'ServerAliveInterval', DEFAULT_KEEPALIVE_INTERVAL_S, 1);
+  const keepaliveCount = alive(first(cfg.serveralivecountmax), 'ServerAliveCountMax', DEFAULT_KEEPALIVE_COUNT, 1);
+
   let knownHostsFiles = opts.knownHostsFiles;
   if (!knownHostsFiles) {
     const userFiles = list(cfg.userknownhostsfile);
@@ -240,6 +254,8 @@ export function resolveConnectSpec(name: string, vars: Vars, opts: ResolveOption
     hostKeyPolicy,
     knownHostsFiles,
     connectTimeoutMs: Math.round(timeoutS * 1000),
+    keepaliveIntervalMs: keepaliveS * 1000,
+    keepaliveCountMax: keepaliveCount,
   };
   if (keyFile !== undefined) spec.privateKeyFile = expand(keyFile);
   const agent = agentPath(first(cfg.identityagent), expand);

@@ -50,4 +50,11 @@ export interface ConnectSpec {
   /** known_hosts files to check against and (accept-new) append to; first one is written. */
   knownHostsFiles: string[];
   connectTimeoutMs: number;
+  /**
+   * SSH-level keepalive: a probe every interval; after this many unanswered ones the host counts
+   * as lost (OpenSSH's ServerAliveInterval / ServerAliveCountMax). sshd answers them while a slow
+   * command (apt, certbot) runs, so only a dead link or host trips them.
+   */
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
 }

@@ -194,6 +194,7 @@ class HostRunner {
             const group = (p.params as { rollback_group?: string } | undefined)?.rollback_group;
             for (const d of plan.diffs ?? []) run.state.planned.set(d.path, { content: d.after, group });
             for (const l of plan.links ?? []) run.state.planned.set(l.path, { link: l.target, group });
+            for (const d of plan.dirs ?? []) run.state.planned.set(d, { dir: true, group });
             this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs }));
             for (const n of p.entry.notify) run.notified.add(n);
           } else if (p.def.verify) {

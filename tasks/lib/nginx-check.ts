@@ -25,7 +25,7 @@ export const SANDBOX_COMMAND =
   `command -v unshare >/dev/null 2>&1 || { echo 'unshare is not installed' >&2; exit ${SANDBOX_UNAVAILABLE}; }; ` +
   'exec unshare --mount --propagation private /bin/sh -s';
 
-const SKIP_TOP = new Set(['', 'proc', 'sys', 'dev', 'run', 'tmp']);
+const SKIP_TOP = new Set(['', 'proc', 'sys', 'dev', 'tmp']);
 
 /** Certificate and key paths the candidates name: a stand-in is made for those that do not exist. */
 export function certificatePaths(files: [string, PlannedWrite][]): string[] {
@@ -53,10 +53,16 @@ export function sandboxScript(files: [string, PlannedWrite][]): string {
     lines.push(
       `if [ -d ${sh`${dir}`} ]; then mkdir -p /tmp/u/${sh`${top}`} /tmp/w/${sh`${top}`} && ` +
         sh`mount -t overlay mskplay-check -o lowerdir=${dir},upperdir=/tmp/u/${top},workdir=/tmp/w/${top} ${dir} </dev/null ` +
-        `${fail(`cannot lay an overlay over ${dir}`)}; fi`,
+        `${fail(`cannot lay an overlay over ${dir}`)}; ` +
+        // A top directory that does not exist cannot be covered: making it would touch the host.
+        `else echo ${sh`cannot test here: ${dir} does not exist yet`} >&2; exit ${SANDBOX_UNAVAILABLE}; fi`,
     );
   }
   files.forEach(([path, w], i) => {
+    if (w.dir) {
+      lines.push(sh`mkdir -p ${path}`);
+      return;
+    }
     lines.push(sh`mkdir -p "$(dirname ${path})" && rm -rf ${path}`);
     if (w.link !== undefined) lines.push(sh`ln -s ${w.link} ${path}`);
     else {

@@ -85,15 +85,63 @@ describe('storage + proxy plays on 3 world hosts', function () {
     assert.doesNotMatch(await sh('h5', `cat ${vhost}`), /proxy_cache_lock off/);
   });
 
-  it('a value nginx rejects fails the run: files put back, nginx keeps serving the old config', async () => {
+  it('a size nginx would refuse is refused before any host is touched (nginx syntax, in preflight)', async () => {
     const before = await digest(sb.world, 'h4', ['/etc/nginx']);
-    const r = await run('--limit', 'h4', '-e', 'proxy_cache_max_size=20x');
-    assert.equal(r.code, 2, r.all);
-    assert.match(r.all, /nginx -t failed; restored 1 file\(s\)/);
-    assert.match(r.all, /max_size/);
-    assert.equal(await digest(sb.world, 'h4', ['/etc/nginx']), before, 'every nginx file is as it was');
-    const get = await sh('h4', `curl -sk -o /dev/null -w '%{http_code}' --resolve s3.h4.test:443:127.0.0.1 https://s3.h4.test/misskey/probe.txt`);
-    assert.equal(get, '200');
+    const r = await run('--limit', 'h4', '--check', '-e', 'proxy_cache_max_size=20x');
+    assert.equal(r.code, 5, r.all);
+    assert.match(r.stderr, /proxy_cache_max_size is not an nginx size: "20x"/);
+    assert.equal(await digest(sb.world, 'h4', ['/etc/nginx']), before);
+  });
+
+  it('a config nginx rejects: --check predicts the failure (candidates tested in a throwaway namespace), the run puts the files back and counts no change', async () => {
+    // The admin's own cache zone: our vhost taking the same zone name makes nginx -t fail.
+    await sh('h4', "printf 'proxy_cache_path /var/cache/nginx/admin levels=1 keys_zone=adminzone:1m;\\n' > /etc/nginx/conf.d/admin-zone.conf");
+    try {
+      const before = await digest(sb.world, 'h4', ['/etc', '/var/cache/nginx', '/var/lib/nginx', '/tmp', '/root']);
+      const c = await run('--limit', 'h4', '--check', '-e', 'proxy_cache_zone=adminzone');
+      assert.equal(c.code, 2, c.all);
+      assert.match(c.all, /the run would fail: nginx -t rejects the candidate config at \/etc\/nginx\/\S+:\d+/);
+      assert.match(c.all, /(duplicate|shared memory) zone "adminzone"/);
+      assert.equal(await digest(sb.world, 'h4', ['/etc', '/var/cache/nginx', '/var/lib/nginx', '/tmp', '/root']), before, 'the check left nothing behind');
+      const json = runPath('rollback-h4.json');
+      const r = await run('--limit', 'h4', '-e', 'proxy_cache_zone=adminzone', '--json', json);
+      assert.equal(r.code, 2, r.all);
+      assert.match(r.all, /nginx -t failed at \S+; restored 1 file\(s\)/);
+      assert.equal(recap(r.stdout, 'h4').changed, 0, 'a rolled-back change is not a change');
+      const vhost = (JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h4.tasks as { task: string; status: string; rolledBack: boolean }[]).find((t) => t.task === 'Proxy vhost (layout A)')!;
+      assert.deepEqual([vhost.status, vhost.rolledBack], ['ok', true]);
+      const get = await sh('h4', `curl -sk -o /dev/null -w '%{http_code}' --resolve s3.h4.test:443:127.0.0.1 https://s3.h4.test/misskey/probe.txt`);
+      assert.equal(get, '200', 'nginx keeps serving the old config');
+    } finally {
+      await sh('h4', 'rm -f /etc/nginx/conf.d/admin-zone.conf');
+    }
+  });
+
+  it("a broken file of the admin's own fails check and run alike, naming nginx's file and line", async () => {
+    await sh('h4', "printf 'servr_name oops;\\n' > /etc/nginx/conf.d/zz-admin-broken.conf");
+    try {
+      const c = await run('--limit', 'h4', '--check');
+      assert.equal(c.code, 2, c.all);
+      assert.match(c.all, /current configuration fails nginx -t .*at \/etc\/nginx\/conf.d\/zz-admin-broken.conf:1/);
+      const r = await run('--limit', 'h4');
+      assert.equal(r.code, 2, r.all);
+      assert.match(r.all, /at \/etc\/nginx\/conf.d\/zz-admin-broken.conf:1/);
+    } finally {
+      await sh('h4', 'rm -f /etc/nginx/conf.d/zz-admin-broken.conf');
+    }
+    const ok = await run('--limit', 'h4', '--check');
+    assert.equal(ok.code, 0, ok.all);
+  });
+
+  it("a failing smoke test says curl's reason once", async () => {
+    await sh('h4', 'systemctl stop nginx');
+    try {
+      const r = await run('--limit', 'h4', '--tags', 'smoke');
+      assert.equal(r.code, 2, r.all);
+      assert.equal(r.all.match(/curl: \(7\)/g)?.length, 1, r.all);
+    } finally {
+      await sh('h4', 'systemctl start nginx');
+    }
   });
 
   it('refuses to switch a host to the other layout unless forced', async () => {
@@ -114,6 +162,9 @@ describe('storage + proxy plays on 3 world hosts', function () {
     for (const t of ['s3cmd config (keys, endpoint, HTTPS)', 'Cache directory owned by the nginx worker user', 'Certificate for the proxy name', 'Proxy vhost (layout A)', 'Enable the proxy vhost (layout A, sites-enabled)', 'nginx restarts by itself (drop-in)']) {
       assert.ok(changed.includes(t), `${t} in ${changed.join(' | ')}`);
     }
+    const validate = (JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string; msg: string }[]).find((t) => t.task.startsWith('nginx -t'))!;
+    assert.equal(validate.status, 'ok', validate.msg);
+    assert.match(validate.msg, /nginx -t passes on the candidate config \(2 file\(s\), tested in a throwaway mount namespace\)/);
     assert.equal(await digest(sb.world, 'h5', paths), before);
     const r = await run('--limit', 'h5');
     assert.equal(r.code, 0, r.all);

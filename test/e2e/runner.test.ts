@@ -4,11 +4,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runPath } from '../world/config.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { WORLD, runPath } from '../world/config.js';
 import { getWorld, type HostInfo, type World } from '../world/world.js';
 import { ROOT, play, recap } from './play.js';
 import { digest } from './digest.js';
 
+const execFileP = promisify(execFile);
 const BOOK = path.join(ROOT, 'test', 'fixtures', 'playbooks', 'basic.yml');
 const CANARY = 'canary-7f3a9c1e-secret-value';
 const env = { MSK_TEST_CANARY: CANARY };
@@ -114,6 +117,32 @@ describe('runner over SSH on 3 world hosts', function () {
     assert.equal(r.code, 4, r.all);
     assert.equal(recap(r.stdout, 'h9').unreachable, 1);
     for (const h of hosts) assert.equal(recap(r.stdout, h.name).failed, 0);
+  });
+
+  it('a host whose link goes away mid-run is reported lost within ~20 s; a slow command elsewhere runs to its end', async function () {
+    this.timeout(120_000);
+    const json = runPath('host-loss.json');
+    const slow = path.join(ROOT, 'test', 'fixtures', 'playbooks', 'slow.yml');
+    const veth = `${WORLD.netnsPrefix}h2`;
+    const running = play([slow, '-i', inv, '--limit', 'h1:h2', '--json', json], { env, timeoutMs: 110_000 });
+    await new Promise((r) => setTimeout(r, 5_000)); // connected, both in the middle of `sleep 30`
+    const dropped = Date.now();
+    await execFileP('ip', ['link', 'set', 'dev', veth, 'down']);
+    let r;
+    try {
+      r = await running;
+    } finally {
+      await execFileP('ip', ['link', 'set', 'dev', veth, 'up']);
+    }
+    assert.equal(r.code, 4, r.all);
+    const rep = JSON.parse(fs.readFileSync(json, 'utf8')).hosts;
+    assert.equal(rep.h2.unreachable, true, r.all);
+    // The host's report ends when it is declared lost. Default keepalive 4 s x 3: ~16 s after the
+    // drop (bound generous: a loaded machine is slower, never a tight timing assertion).
+    const lostAfterS = (rep.h2.durationMs - (dropped - Date.parse(JSON.parse(fs.readFileSync(json, 'utf8')).startedAt))) / 1000;
+    assert.ok(lostAfterS < 30, `h2 reported lost ${lostAfterS.toFixed(1)} s after its link went away (want ~16 s)`);
+    assert.equal(rep.h1.counts.failed, 0, 'the slow command on h1 was not killed');
+    assert.ok(rep.h1.durationMs >= 30_000, `h1 ran its sleep 30 to the end (${rep.h1.durationMs} ms)`);
   });
 
   it('refuses an unknown host key (strict by default), with the fingerprint and what to do', async () => {

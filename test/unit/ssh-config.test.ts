@@ -27,6 +27,7 @@ Host db? !db9
   user dbadmin
   StrictHostKeyChecking no
   ConnectTimeout 3
+  ServerAliveInterval 10
 
 Host *.lab
   Port 2222
@@ -74,6 +75,15 @@ describe('ssh-config: resolveConnectSpec', () => {
     assert.equal(s.become, false);
     assert.equal(s.becomeUser, 'root');
     assert.equal(s.connectTimeoutMs, 10_000);
+    assert.deepEqual([s.keepaliveIntervalMs, s.keepaliveCountMax], [4000, 3], 'a lost link shows within ~16 s by default');
+  });
+
+  it('keepalive: ServerAliveInterval/CountMax from ~/.ssh/config, and -o options in ansible_ssh_common_args win', () => {
+    const s = resolve('db1');
+    assert.deepEqual([s.keepaliveIntervalMs, s.keepaliveCountMax], [10_000, 3]);
+    const o = resolve('db1', { ansible_ssh_common_args: '-o ServerAliveInterval=2 -o ServerAliveCountMax=5' });
+    assert.deepEqual([o.keepaliveIntervalMs, o.keepaliveCountMax], [2000, 5]);
+    assert.throws(() => resolve('db1', { ansible_ssh_common_args: '-o ServerAliveInterval=soon' }), /ServerAliveInterval must be a whole number >= 1, got "soon"/);
   });
 
   it('matches wildcard patterns, honours negation and %h, and falls through to Host *', () => {

@@ -1,8 +1,9 @@
 // Fixture tests in pyinfra's style: facts + params + probe results -> the plan, per OS. No host.
 import assert from 'node:assert/strict';
 import { checkParams } from '../../src/playbook/params.js';
-import type { CmdState, FileState, HostState, Plan, ProbeResult, TaskDef } from '../../src/task.js';
+import type { CmdState, FileState, HostState, Plan, PlannedWrite, ProbeResult, TaskDef } from '../../src/task.js';
 import { TASKS } from '../../tasks/index.js';
+import { certificatePaths, sandboxScript } from '../../tasks/lib/nginx-check.js';
 import { ALL, DEBIAN11, FEDORA36, UBUNTU2204 } from '../fixtures/facts.js';
 import type { Facts } from '../../src/facts/types.js';
 
@@ -100,6 +101,23 @@ describe('task plans (fixtures)', () => {
       assert.throws(() => plan('nginx_validate', { group: 'nginx' }, [cmd(1, '', BROKEN)]), /at \/etc\/nginx\/conf.d\/admin.conf:3/);
       assert.equal(runPlan(state(), cmd(127)).action, 'ok', 'nginx not installed: nothing to test');
     });
+    it("the sandbox script: overlays over /etc, /var and the candidates' top dirs, contents in base64, a stand-in for a missing certificate", () => {
+      const files: [string, PlannedWrite][] = [
+        ['/etc/nginx/sites-available/s3.conf', { content: 'server {\n    ssl_certificate /etc/letsencrypt/live/s3/fullchain.pem;\n    ssl_certificate_key /etc/letsencrypt/live/s3/privkey.pem;\n}\n', group: 'nginx' }],
+        ['/srv/nginx/extra.conf', { content: "add_header X 'y';\n", group: 'nginx' }],
+        ['/var/cache/nginx/p', { dir: true }],
+        ['/etc/nginx/sites-enabled/s3.conf', { link: '/etc/nginx/sites-available/s3.conf', group: 'nginx' }],
+      ];
+      const script = sandboxScript(files);
+      assert.deepEqual([...script.matchAll(/-o lowerdir=([^,\s]+),/g)].map((m) => m[1]), ['/etc', '/srv', '/var']);
+      assert.ok(script.indexOf('mount -t tmpfs') < script.indexOf('mount -t overlay'), 'the tmpfs first: every upper dir lives in it');
+      assert.ok(!script.includes("add_header X 'y'"), 'file contents only as base64 in heredocs');
+      assert.match(script, /mkdir -p \/var\/cache\/nginx\/p\n/);
+      assert.match(script, /ln -s \/etc\/nginx\/sites-available\/s3.conf \/etc\/nginx\/sites-enabled\/s3.conf/);
+      assert.deepEqual(certificatePaths(files), ['/etc/letsencrypt/live/s3/fullchain.pem', '/etc/letsencrypt/live/s3/privkey.pem']);
+      assert.match(script, /nginx -t <\/dev\/null\n$/);
+    });
+
     it('in check mode: the candidate files of its group (not other groups) go to the sandboxed nginx -t', () => {
       const st = state();
       st.planned.set('/etc/nginx/sites-available/s3.conf', { content: 'server {}\n', group: 'nginx' });
