@@ -4,8 +4,9 @@
 // tasks' probes into one round trip) -> plan(ctx, results) decides -> (check mode stops) -> apply.
 // plan is pure (no I/O), so fixture tests can feed it facts + probe results and assert the outcome.
 
-import type { Connection } from './connection/types.js';
+import type { Connection, ExecResult } from './connection/types.js';
 import type { Facts } from './facts/types.js';
+import type { ParamSpec } from './params-spec.js';
 
 /** A read-only question to a host. */
 export type Probe =
@@ -52,9 +53,34 @@ export interface FileDiff {
  */
 export type Plan<D = unknown> =
   | { action: 'ok'; msg?: string }
-  | { action: 'change'; summary: string; diffs?: FileDiff[]; /** symlinks it would make */ links?: { path: string; target: string }[]; /** directories it would create */ dirs?: string[]; data?: D }
-  | { action: 'run'; summary: string; data?: D }
+  | {
+      action: 'change';
+      summary: string;
+      diffs?: FileDiff[];
+      /** symlinks it would make */
+      links?: { path: string; target: string }[];
+      /** directories it would create */
+      dirs?: string[];
+      /** The commands a run would execute, known in advance: shown by --check -vv, asserted by fixtures. */
+      steps?: Step[];
+      data?: D;
+    }
+  | { action: 'run'; summary: string; steps?: Step[]; data?: D }
   | { action: 'skip'; msg: string };
+
+/** What apply receives: only a plan that acts, its data present. */
+export type Change<D = unknown> = Extract<Plan<D>, { action: 'change' | 'run' }> & { data: D };
+
+/** One command of a change, as data. */
+export interface Step {
+  cmd: string;
+  /** Fed on stdin (the place for secrets and file contents); shown only as its size. */
+  stdin?: string;
+  /** What it does, for the error when it fails ("<what> failed (exit N)"); default: the command. */
+  what?: string;
+  /** A read-only command whose output explains a failure (e.g. the unit's journal). */
+  explain?: string;
+}
 
 export interface ApplyResult {
   changed: boolean;
@@ -102,6 +128,11 @@ export interface PlanContext {
 
 export interface ApplyContext extends PlanContext {
   conn: Connection;
+  /**
+   * Run one step; a non-zero exit throws a TaskError "<what> failed (exit N)" with the last
+   * lines of its output (and of `explain`). The one rule for every task.
+   */
+  run(step: Step | string): Promise<ExecResult>;
   /** Verbose log line (shown at -vv and above); masked by the UI. */
   log(msg: string): void;
 }
@@ -111,23 +142,38 @@ export interface TaskDef<P = any, D = any> {
   name: string;
   /** One line for --list-tasks and docs. */
   doc: string;
-  /** JSON schema of params. String props may carry `"secret": true`. */
+  /** JSON schema of params (from `params`). String props may carry `"secret": true`. */
   schema: Record<string, unknown>;
+  /** Playbook lines showing the task in use, for `doc`. */
+  example?: string;
   /** Checks beyond the schema (cross-field rules). Runs in preflight too, so bad values stop the run early. */
   validate?(params: P): { param?: string; message: string }[];
   /** Template files (under templates/) this task renders, so preflight can check their variables. */
   templateFiles?(params: P): string[];
   probes(params: P, facts: Facts): Probe[];
   plan(ctx: PlanContext, params: P, results: ProbeResult[]): Plan<D>;
-  apply(ctx: ApplyContext, params: P, plan: Plan<D>): Promise<ApplyResult>;
+  apply(ctx: ApplyContext, params: P, change: Change<D>): Promise<ApplyResult>;
   /**
    * Check mode, for a plan of action 'run': a read-only look that predicts what apply would find
    * (nginx -t on the candidate files). Must leave nothing behind on the host. Throws a TaskError
    * where apply would fail.
    */
-  verify?(ctx: ApplyContext, params: P, plan: Plan<D>): Promise<{ msg: string; status?: 'ok' | 'skipped' }>;
+  verify?(ctx: ApplyContext, params: P, change: Change<D>): Promise<{ msg: string; status?: 'ok' | 'skipped' }>;
 }
 
-export function defineTask<P, D = unknown>(t: TaskDef<P, D>): TaskDef<P, D> {
-  return t;
+/** A task as written in tasks/: params declared once; apply may be left out when the plan's steps say it all. */
+export interface TaskSpec<P, D> extends Omit<TaskDef<P, D>, 'schema' | 'apply'> {
+  params: ParamSpec<P>;
+  apply?: TaskDef<P, D>['apply'];
+}
+
+/** Runs the plan's steps in order: the apply of every task whose commands are known in advance. */
+export async function runSteps(ctx: ApplyContext, _params: unknown, change: Change<unknown>): Promise<ApplyResult> {
+  for (const s of change.steps ?? []) await ctx.run(s);
+  return { changed: true };
+}
+
+export function defineTask<P, D = undefined>(t: TaskSpec<P, D>): TaskDef<P, D> {
+  const { params, apply, ...rest } = t;
+  return { ...rest, schema: params.schema, apply: apply ?? (runSteps as TaskDef<P, D>['apply']) };
 }

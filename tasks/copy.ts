@@ -1,25 +1,16 @@
 // copy: a file with the given content (Ansible's copy with `content:`).
+import { params, str, type Infer } from '../src/params-spec.js';
 import { defineTask } from '../src/task.js';
-import { fileParamsSchema } from './lib/files.js';
-import { applyContentFile, planContentFile, type ContentFileParams } from './lib/content-file.js';
+import { contentFileShape } from './lib/files.js';
+import { applyContentFile, planContentFile, type ContentFileData } from './lib/content-file.js';
 
-interface Params extends ContentFileParams {
-  content: string;
-}
+const spec = params({ ...contentFileShape, content: str().doc('the whole content of the file') });
 
-export default defineTask<Params>({
+export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'copy',
   doc: 'Write a file with the given content, atomically (owner, mode, backup, validate)',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['dest', 'content'],
-    properties: {
-      dest: { type: 'string', pattern: '^/', description: 'absolute path of the file' },
-      content: { type: 'string' },
-      ...fileParamsSchema,
-    },
-  },
+  params: spec,
+  example: '- copy: { dest: /etc/motd, content: "managed by mskplay\\n", mode: "0644" }',
   probes: (p) => [{ kind: 'file', path: p.dest }],
   plan: (_ctx, p, r) => planContentFile(p, p.content, r),
   apply: applyContentFile,

@@ -2,40 +2,26 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask, type FileState } from '../src/task.js';
-import { normMode, remember, setMeta } from './lib/files.js';
+import { oneOf, params, str, type Infer } from '../src/params-spec.js';
+import { metaShape, normMode, remember, setMeta } from './lib/files.js';
 
-interface Params {
-  path: string;
-  state: 'directory' | 'link' | 'absent';
-  src?: string;
-  owner?: string;
-  group?: string;
-  mode?: string;
-  rollback_group?: string;
-}
+const spec = params({
+  path: str({ pattern: '^/.' }).doc('absolute path'),
+  state: oneOf(['directory', 'link', 'absent'] as const),
+  src: str({ minLength: 1 }).optional().doc('link target (state: link)'),
+  ...metaShape,
+});
 
 interface Data {
   create: boolean;
   before: FileState;
 }
 
-export default defineTask<Params, Data>({
+export default defineTask<Infer<typeof spec>, Data>({
   name: 'file',
   doc: 'Ensure a directory (owner/group/mode), a symlink (src -> path) or that nothing is at path',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['path', 'state'],
-    properties: {
-      path: { type: 'string', pattern: '^/.', description: 'absolute path' },
-      state: { enum: ['directory', 'link', 'absent'] },
-      src: { type: 'string', minLength: 1, description: 'link target (state: link)' },
-      owner: { type: 'string', minLength: 1 },
-      group: { type: 'string', minLength: 1 },
-      mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
-      rollback_group: { type: 'string' },
-    },
-  },
+  params: spec,
+  example: '- file: { path: /var/cache/nginx/proxy_cache_images, state: directory, owner: www-data, mode: "0700" }',
   validate: (p) => (p.state === 'link' && !p.src ? [{ param: 'src', message: 'state: link needs src (the link target)' }] : []),
   probes: (p) => [{ kind: 'file', path: p.path, maxBytes: 0 }],
   plan: (_ctx, p, [r]) => {
@@ -55,12 +41,8 @@ export default defineTask<Params, Data>({
     return meta.length ? { action: 'change', summary: `${p.path}: ${meta.join(', ')}`, data: { create: false, before: have } } : { action: 'ok' };
   },
   apply: async (ctx, p, plan) => {
-    if (plan.action !== 'change' || !plan.data) return { changed: false };
     const { conn } = ctx;
-    const run = async (cmd: string) => {
-      const r = await conn.exec(cmd);
-      if (r.code !== 0) throw new TaskError(`failed on ${p.path}`, r.stderr.trim());
-    };
+    const run = (cmd: string) => ctx.run({ cmd, what: `${p.state} ${p.path}` });
     if (p.state === 'absent') await run(sh`rm -rf -- ${p.path}`);
     else if (p.state === 'link') {
       remember(ctx.state, p.rollback_group, p.path, plan.data.before);

@@ -3,30 +3,21 @@
 // timestamped backup is kept next to the file; owner and mode are kept. Other lines: skipped.
 import { TaskError } from '../src/errors.js';
 import { defineTask, type FileState } from '../src/task.js';
-import { applyContentFile, planContentFile } from './lib/content-file.js';
-import { DRIVE_REQUIRED, FORCE_HINT, baseUrlConflict, desiredDrive, driveParamsSchema, resolveLine, validateDrive, type DriveParams, type MisskeyLine } from './lib/misskey.js';
+import { planContentFile } from './lib/content-file.js';
+import { FORCE_HINT, baseUrlConflict, desiredDrive, driveShape, resolveLine, validateDrive, type MisskeyLine } from './lib/misskey.js';
+import { applyContentFile as applyFile, type ContentFileData } from './lib/content-file.js';
+import { params, type Infer } from '../src/params-spec.js';
 import { parseV10, sameDrive, v10Drive, withDrive } from './lib/v10-config.js';
 
-interface Params extends DriveParams {
-  line: MisskeyLine | 'auto';
-  path: string;
-}
+const spec = params(driveShape);
 
 export const configPath = (p: { path: string }) => `${p.path}/.config/default.yml`;
 
-export default defineTask<Params>({
+export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'misskey_config',
   doc: "Set Misskey v10's drive: section in .config/default.yml (comments and other keys kept, backup made)",
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['line', 'path', ...DRIVE_REQUIRED],
-    properties: {
-      line: { enum: ['v10', 'v11', 'v12', 'auto'] },
-      path: { type: 'string', pattern: '^/' },
-      ...driveParamsSchema,
-    },
-  },
+  params: spec,
+  example: "- misskey_config: { line: v10, path: /home/misskey/misskey, base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
   validate: validateDrive,
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },
@@ -55,5 +46,5 @@ export default defineTask<Params>({
     const text = withDrive(file.content ?? '', parsed, wantYaml);
     return planContentFile({ dest: configPath(p) }, text, [file]);
   },
-  apply: (ctx, p, plan) => applyContentFile(ctx, { dest: configPath(p), backup: true }, plan),
+  apply: (ctx, p, plan) => applyFile(ctx, { dest: configPath(p), backup: true }, plan),
 });

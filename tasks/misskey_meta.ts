@@ -3,31 +3,21 @@
 // with detail), then sends only the fields that differ to admin/update-meta. v10: skipped.
 import { TaskError } from '../src/errors.js';
 import { defineTask, type CmdState, type FileState } from '../src/task.js';
-import { DRIVE_REQUIRED, FORCE_HINT, baseUrlConflict, desiredDrive, driveParamsSchema, resolveLine, validateDrive, type DriveParams, type MisskeyLine } from './lib/misskey.js';
+import { FORCE_HINT, baseUrlConflict, desiredDrive, driveShape, resolveLine, validateDrive, type MisskeyLine } from './lib/misskey.js';
+import { params, str, type Infer } from '../src/params-spec.js';
 import { apiCallCommand, describeApiError, metaFields, parseApiAnswer, type MetaFields } from './lib/misskey-api.js';
 
-interface Params extends DriveParams {
-  line: MisskeyLine | 'auto';
-  path: string;
-  api_url: string;
-  token: string;
-}
+const spec = params({
+  ...driveShape,
+  api_url: str({ pattern: '^https?://[^/]+$' }).doc("Misskey's own address on the host (http://127.0.0.1:3000)"),
+  token: str({ minLength: 1 }).secret().doc("an admin's API token (sent on stdin, never in arguments)"),
+});
 
-export default defineTask<Params, Partial<MetaFields>>({
+export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
   name: 'misskey_meta',
   doc: 'Set Misskey v11/v12 object storage through the admin API (reads first, sends only what differs)',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['line', 'path', 'api_url', 'token', ...DRIVE_REQUIRED],
-    properties: {
-      line: { enum: ['v10', 'v11', 'v12', 'auto'] },
-      path: { type: 'string', pattern: '^/' },
-      api_url: { type: 'string', pattern: '^https?://[^/]+$' },
-      token: { type: 'string', minLength: 1, secret: true },
-      ...driveParamsSchema,
-    },
-  },
+  params: spec,
+  example: "- misskey_meta: { line: v12, path: /home/misskey/misskey, api_url: 'http://127.0.0.1:3000', token: \"{{ misskey_token }}\", base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
   validate: validateDrive,
   // With the line known, only its read is sent (one API call on the host); with `auto` both are
   // prepared, since which one counts is known only from package.json, read in the same batch.
@@ -68,12 +58,14 @@ export default defineTask<Params, Partial<MetaFields>>({
       action: 'change',
       summary: `update ${Object.keys(diff).length} object storage setting(s) through ${endpoint === 'meta' ? 'v11' : 'v12'} admin/update-meta`,
       diffs: [{ path: `${p.api_url}/api/${endpoint} (object storage)`, before: show(cur), after: show(want) }],
+      steps: [{ cmd: apiCallCommand(p.api_url, 'admin/update-meta'), stdin: JSON.stringify({ i: p.token, ...diff }), what: 'admin/update-meta' }],
       data: diff,
     };
   },
-  apply: async (ctx, p, plan) => {
-    if (plan.action !== 'change' || !plan.data) return { changed: false };
-    const r = await ctx.conn.exec(apiCallCommand(p.api_url, 'admin/update-meta'), { stdin: JSON.stringify({ i: p.token, ...plan.data }) });
+  // Its own apply: the answer is judged by its HTTP status, which the command prints.
+  apply: async (ctx, _p, change) => {
+    const step = change.steps![0];
+    const r = await ctx.conn.exec(step.cmd, { stdin: step.stdin });
     const ans = parseApiAnswer({ kind: 'cmd', ...r });
     if (ans.status !== 204 && ans.status !== 200) throw new TaskError(describeApiError('admin/update-meta', ans));
     return { changed: true };

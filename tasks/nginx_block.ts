@@ -2,32 +2,23 @@
 // own Misskey vhost for layout B). Only the lines between the markers are ever written.
 import { TaskError } from '../src/errors.js';
 import { defineTask, type FileState } from '../src/task.js';
-import { applyContentFile, planContentFile } from './lib/content-file.js';
+import { applyContentFile, planContentFile, type ContentFileData } from './lib/content-file.js';
+import { params, path, str, type Infer } from '../src/params-spec.js';
 import { upsertServerBlock } from './lib/nginx-conf.js';
 
-interface Params {
-  path: string;
-  id: string;
-  server_name: string;
-  block: string;
-  rollback_group?: string;
-}
+const spec = params({
+  path: path().doc('the existing vhost file'),
+  id: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('names the markers (# BEGIN mskplay <id>)'),
+  server_name: str({ minLength: 1 }).doc('the server block to put it in (the one with TLS when there are several)'),
+  block: str({ minLength: 1 }).doc('the lines between the markers'),
+  rollback_group: str().optional().doc('a later validate task restores the file when it fails'),
+});
 
-export default defineTask<Params>({
+export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'nginx_block',
   doc: 'Keep a marked, managed block inside the server block of an existing nginx vhost',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['path', 'id', 'server_name', 'block'],
-    properties: {
-      path: { type: 'string', pattern: '^/' },
-      id: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
-      server_name: { type: 'string', minLength: 1 },
-      block: { type: 'string', minLength: 1 },
-      rollback_group: { type: 'string' },
-    },
-  },
+  params: spec,
+  example: "- nginx_block: { path: /etc/nginx/sites-available/misskey.conf, id: s3-proxy, server_name: ex.social, block: \"location /storage/ { ... }\", rollback_group: nginx }",
   probes: (p) => [{ kind: 'file', path: p.path }],
   plan: (_ctx, p, r) => {
     const have = r[0] as FileState;

@@ -7,13 +7,12 @@
 // the group are tested in a throwaway mount namespace (tasks/lib/nginx-check.ts), so a check
 // fails exactly where the run would.
 import { TaskError } from '../src/errors.js';
+import { params, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type CmdState, type PlannedWrite } from '../src/task.js';
 import { restoreGroup } from './lib/files.js';
 import { NGINX_MISSING, SANDBOX_COMMAND, SANDBOX_UNAVAILABLE, nginxErrors, sandboxScript } from './lib/nginx-check.js';
 
-interface Params {
-  group: string;
-}
+const spec = params({ group: str().default('nginx').doc('the rollback_group of the nginx files to test') });
 
 // The current config is tested in the sandbox too: a bare `nginx -t` creates the directories the
 // config names (an admin's new proxy_cache_path), and a check must leave the host as it was.
@@ -26,14 +25,11 @@ function failure(what: string, stderr: string, restored?: string[]): TaskError {
   return new TaskError(`${what}${at}${tail}`, e.lines.join('\n'));
 }
 
-export default defineTask<Params, [string, PlannedWrite][]>({
+export default defineTask<Infer<typeof spec>, [string, PlannedWrite][]>({
   name: 'nginx_validate',
   doc: "Run nginx -t: on the group's changed files (restored when it fails), on the current config otherwise; in check mode on the candidate files, in a throwaway mount namespace",
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { group: { type: 'string', default: 'nginx', description: 'the rollback_group of the nginx files to test' } },
-  },
+  params: spec,
+  example: '- nginx_validate: { group: nginx }',
   probes: () => [{ kind: 'cmd', cmd: SANDBOX_COMMAND, stdin: TEST_CURRENT }],
   plan: (ctx, p, [r]) => {
     const current = r as CmdState;
@@ -59,7 +55,7 @@ export default defineTask<Params, [string, PlannedWrite][]>({
     throw err;
   },
   verify: async (ctx, _p, plan) => {
-    const files = plan.action === 'run' ? plan.data ?? [] : [];
+    const files = plan.data;
     const r = await ctx.conn.exec(SANDBOX_COMMAND, { stdin: sandboxScript(files) });
     if (r.code === 0) return { msg: `nginx -t passes on the candidate config (${files.filter(([, w]) => !w.dir).length} file(s), tested in a throwaway mount namespace)` };
     if (r.code === NGINX_MISSING) return { msg: 'nginx is not installed yet: the candidate config is tested after the run installs it', status: 'skipped' };

@@ -2,16 +2,17 @@
 // switching to the other would break them, so a host that already has the other layout is refused
 // unless `force` is set. It never changes anything itself.
 import { TaskError } from '../src/errors.js';
+import { bool, oneOf, params, path, str } from '../src/params-spec.js';
 import { defineTask, type FileState } from '../src/task.js';
 import { hasManagedBlock } from './lib/nginx-conf.js';
 
-interface Params {
-  layout: 'subdomain' | 'directory';
-  subdomain_vhost: string;
-  misskey_vhost: string;
-  block_id: string;
-  force?: boolean;
-}
+const spec = params({
+  layout: oneOf(['subdomain', 'directory'] as const).doc('the layout this run is for'),
+  subdomain_vhost: path().doc('the vhost file of layout A'),
+  misskey_vhost: path().doc('the Misskey vhost that layout B adds a block to'),
+  block_id: str().doc("layout B's block id"),
+  force: bool().optional().doc('allow the switch (URLs of the other layout stop working)'),
+});
 
 export function currentLayout(vhostA: FileState, misskeyVhost: FileState, blockId: string): ('subdomain' | 'directory')[] {
   const found: ('subdomain' | 'directory')[] = [];
@@ -20,21 +21,11 @@ export function currentLayout(vhostA: FileState, misskeyVhost: FileState, blockI
   return found;
 }
 
-export default defineTask<Params>({
+export default defineTask({
   name: 'proxy_layout',
   doc: 'Refuse to switch a host between proxy layouts (subdomain/directory) unless forced',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['layout', 'subdomain_vhost', 'misskey_vhost', 'block_id'],
-    properties: {
-      layout: { enum: ['subdomain', 'directory'] },
-      subdomain_vhost: { type: 'string', pattern: '^/' },
-      misskey_vhost: { type: 'string', pattern: '^/' },
-      block_id: { type: 'string' },
-      force: { type: 'boolean' },
-    },
-  },
+  params: spec,
+  example: '- proxy_layout: { layout: subdomain, subdomain_vhost: /etc/nginx/sites-available/s3.conf, misskey_vhost: /etc/nginx/sites-available/misskey.conf, block_id: s3-proxy }',
   probes: (p) => [
     { kind: 'file', path: p.subdomain_vhost },
     { kind: 'file', path: p.misskey_vhost },

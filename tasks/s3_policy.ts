@@ -2,31 +2,33 @@
 // The current policy is read with `s3cmd info` and compared as JSON, not text.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
-import { defineTask, type CmdState } from '../src/task.js';
-import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketTaskSchema, bucketUri, infoCommand, policyFromInfo, publicReadPolicy, s3cmd, samePolicy } from './lib/s3cmd.js';
+import { defineTask, type CmdState, type Step } from '../src/task.js';
+import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketTaskParams, bucketUri, infoCommand, policyFromInfo, publicReadPolicy, s3cmd, samePolicy } from './lib/s3cmd.js';
 
-interface Params {
-  bucket: string;
-  config: string;
+/** The policy goes through a private temp file (s3cmd reads it from a path), its text on stdin. */
+function setPolicy(p: { bucket: string; config: string }, policy: unknown): Step[] {
+  const cmd = ['set -e', 'umask 077', 'f=$(mktemp)', `trap 'rm -f "$f"' EXIT`, 'cat > "$f"', s3cmd(p.config, 'setpolicy "$f" ' + sh`${bucketUri(p.bucket)}`)].join('\n');
+  return [{ cmd, stdin: JSON.stringify(policy), what: `s3cmd setpolicy ${bucketUri(p.bucket)}` }];
 }
 
 const pretty = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
 
-export default defineTask<Params, string>({
+export default defineTask({
   name: 's3_policy',
   doc: 'Set the public-read GetObject bucket policy when the current one differs (compared as JSON)',
-  schema: bucketTaskSchema,
+  params: bucketTaskParams,
+  example: '- s3_policy: { bucket: ex-social-drive, config: /root/.s3cfg }',
   probes: (p) => [{ kind: 'cmd', cmd: infoCommand(p.config, p.bucket) }],
   plan: (ctx, p, [r]) => {
     const info = r as CmdState;
     const want = publicReadPolicy(p.bucket);
     const path = `${bucketUri(p.bucket)} (policy)`;
     if (info.code === S3CMD_MISSING || info.code === S3_CONFIG_ERROR || info.code === S3_NOT_FOUND) {
-      return { action: 'change', summary: `set public-read policy on ${p.bucket} (bucket not there yet)`, diffs: [{ path, before: '', after: pretty(want) }], data: JSON.stringify(want) };
+      return { action: 'change', summary: `set public-read policy on ${p.bucket} (bucket not there yet)`, diffs: [{ path, before: '', after: pretty(want) }], steps: setPolicy(p, want) };
     }
     if (info.code !== 0 && ctx.willWrite(p.config)) {
       // Check mode after a key rotation: read through the old config, which the run rewrites first.
-      return { action: 'change', summary: `set public-read policy on ${p.bucket} if it differs (unknown until the s3cmd config is written; s3cmd exit ${info.code} with the current one)`, data: JSON.stringify(want) };
+      return { action: 'change', summary: `set public-read policy on ${p.bucket} if it differs (unknown until the s3cmd config is written; s3cmd exit ${info.code} with the current one)`, steps: setPolicy(p, want) };
     }
     if (info.code !== 0) throw new TaskError(`cannot read bucket ${p.bucket} (s3cmd exit ${info.code})`, (info.stderr || info.stdout).trim().split('\n').slice(-5).join('\n'));
     const text = policyFromInfo(info.stdout);
@@ -44,15 +46,7 @@ export default defineTask<Params, string>({
       action: 'change',
       summary: have ? `replace the policy of ${p.bucket} with public-read GetObject` : `set public-read policy on ${p.bucket}`,
       diffs: [{ path, before: have ? pretty(have) : '', after: pretty(want) }],
-      data: JSON.stringify(want),
+      steps: setPolicy(p, want),
     };
-  },
-  apply: async (ctx, p, plan) => {
-    if (plan.action !== 'change' || !plan.data) return { changed: false };
-    // The policy goes through a private temp file (s3cmd reads it from a path).
-    const cmd = ['set -e', 'umask 077', 'f=$(mktemp)', `trap 'rm -f "$f"' EXIT`, 'cat > "$f"', s3cmd(p.config, 'setpolicy "$f" ' + sh`${bucketUri(p.bucket)}`)].join('\n');
-    const r = await ctx.conn.exec(cmd, { stdin: plan.data });
-    if (r.code !== 0) throw new TaskError(`s3cmd setpolicy failed (exit ${r.code})`, (r.stderr || r.stdout).trim());
-    return { changed: true };
   },
 });

@@ -5,16 +5,18 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask } from '../src/task.js';
-import { bucketSchema, bucketUri, s3cmd } from './lib/s3cmd.js';
+import { bucketParam, bucketUri, s3cmd } from './lib/s3cmd.js';
+import { bool, params, path, str, type Infer } from '../src/params-spec.js';
 
-interface Params {
-  config: string;
-  bucket: string;
-  prefix: string;
-  base_url: string;
-  resolve_to?: string;
-  validate_certs?: boolean;
-}
+const spec = params({
+  config: path().doc("s3cmd's config file"),
+  bucket: bucketParam(),
+  prefix: str({ pattern: '^[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*$' }).doc('the drive prefix: the test object goes under it'),
+  base_url: str({ pattern: '^https?://[^/]+(/.*[^/])?$' }).doc('the URL the proxy serves the bucket at'),
+  resolve_to: str({ minLength: 1 }).optional().doc('address the proxy name resolves to for the test (default 127.0.0.1)'),
+  validate_certs: bool().optional().doc('false: accept any certificate'),
+});
+type Params = Infer<typeof spec>;
 
 export function smokeScript(p: Params): string {
   const url = new URL(p.base_url);
@@ -54,22 +56,11 @@ export function judgeSmoke(out: string): SmokeOutcome {
   return problems.length ? { ok: false, message: `${url}: ${problems.join('; ')}` } : { ok: true, message: `${url}: 200 MISS then 200 HIT, same bytes` };
 }
 
-export default defineTask<Params>({
+export default defineTask({
   name: 's3_smoke',
   doc: 'Put a test object, GET it twice through the proxy (expect MISS then HIT), delete it',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['config', 'bucket', 'prefix', 'base_url'],
-    properties: {
-      config: { type: 'string', pattern: '^/' },
-      bucket: bucketSchema,
-      prefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*$' },
-      base_url: { type: 'string', pattern: '^https?://[^/]+(/.*[^/])?$' },
-      resolve_to: { type: 'string', minLength: 1 },
-      validate_certs: { type: 'boolean' },
-    },
-  },
+  params: spec,
+  example: '- s3_smoke: { config: /root/.s3cfg, bucket: ex-drive, prefix: misskey, base_url: "https://s3.ex.social" }',
   probes: () => [],
   plan: (_ctx, p) => ({ action: 'run', summary: `smoke test ${p.base_url}/${p.prefix}/...` }),
   apply: async (ctx, p) => {

@@ -2,32 +2,21 @@
 // daemon-reload. A host without systemd as PID 1 fails clearly: systemctl there only pretends.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
+import { bool, oneOf, params, str } from '../src/params-spec.js';
 import { defineTask, type CmdState } from '../src/task.js';
 
-interface Params {
-  name?: string;
-  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
-  enabled?: boolean;
-  daemon_reload?: boolean;
-}
+const spec = params({
+  name: str({ pattern: '^[a-zA-Z0-9@._:-]+$' }).optional().doc('the unit (nginx, nginx.service)'),
+  state: oneOf(['started', 'stopped', 'restarted', 'reloaded'] as const).optional(),
+  enabled: bool().optional().doc('started at boot'),
+  daemon_reload: bool().optional().doc('systemctl daemon-reload first (after a unit file or drop-in changed)'),
+});
 
-interface Data {
-  steps: string[];
-}
-
-export default defineTask<Params, Data>({
+export default defineTask({
   name: 'service',
   doc: 'Manage a systemd unit: state started/stopped/restarted/reloaded, enabled, daemon_reload',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      name: { type: 'string', pattern: '^[a-zA-Z0-9@._:-]+$' },
-      state: { enum: ['started', 'stopped', 'restarted', 'reloaded'] },
-      enabled: { type: 'boolean' },
-      daemon_reload: { type: 'boolean' },
-    },
-  },
+  params: spec,
+  example: '- service: { name: nginx, state: started, enabled: true }',
   validate: (p) => (!p.name && (p.state || p.enabled !== undefined) ? [{ param: 'name', message: 'state/enabled need a unit name' }] : !p.name && !p.daemon_reload ? [{ message: 'give a unit name or daemon_reload: true' }] : []),
   probes: (p) => (p.name ? [{ kind: 'cmd', cmd: sh`systemctl is-active -- ${p.name}; systemctl is-enabled -- ${p.name}` }] : []),
   plan: (ctx, p, r) => {
@@ -46,18 +35,15 @@ export default defineTask<Params, Data>({
       if (p.state === 'restarted') steps.push('restart');
       if (p.state === 'reloaded') steps.push(active === 'active' ? 'reload' : 'start');
     }
-    return steps.length ? { action: 'change', summary: steps.map((s) => (s === 'daemon-reload' ? s : `${s} ${p.name}`)).join(', '), data: { steps } } : { action: 'ok' };
-  },
-  apply: async (ctx, p, plan) => {
-    if (plan.action !== 'change' || !plan.data) return { changed: false };
-    for (const step of plan.data.steps) {
-      const cmd = step === 'daemon-reload' ? 'systemctl daemon-reload' : sh`systemctl ${step} -- ${p.name!}`;
-      const r = await ctx.conn.exec(cmd);
-      if (r.code !== 0) {
-        const journal = p.name ? await ctx.conn.exec(sh`journalctl -u ${p.name} -n 20 --no-pager -q`) : undefined;
-        throw new TaskError(`systemctl ${step} ${p.name ?? ''} failed (exit ${r.code})`.trim(), [r.stderr.trim(), journal?.stdout.trim()].filter(Boolean).join('\n'));
-      }
-    }
-    return { changed: true };
+    if (!steps.length) return { action: 'ok' };
+    return {
+      action: 'change',
+      summary: steps.map((s) => (s === 'daemon-reload' ? s : `${s} ${p.name}`)).join(', '),
+      steps: steps.map((step) =>
+        step === 'daemon-reload'
+          ? { cmd: 'systemctl daemon-reload' }
+          : { cmd: sh`systemctl ${step} -- ${p.name!}`, what: `systemctl ${step} ${p.name}`, explain: sh`journalctl -u ${p.name!} -n 20 --no-pager -q` },
+      ),
+    };
   },
 });

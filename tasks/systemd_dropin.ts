@@ -3,16 +3,19 @@
 // failure) and put back as it was when the check fails. Pair it with a daemon-reload handler.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
+import { anyOf, bool, list, params, raw, record, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type FileState } from '../src/task.js';
 import { compareFile, describeChange, fileDiff, writeFileAtomic } from './lib/files.js';
 
 type Settings = Record<string, Record<string, string | number | boolean | (string | number)[]>>;
 
-interface Params {
-  unit: string;
-  name: string;
-  settings: Settings;
-}
+const value = anyOf(str({ pattern: '^[^\\n]*$' }), raw<number>({ type: 'number' }), bool(), list(anyOf(str(), raw<number>({ type: 'number' }))));
+const spec = params({
+  unit: str({ pattern: '^[a-zA-Z0-9@._:-]+\\.(service|socket|timer|mount|target|path)$' }).doc('the unit it extends (nginx.service)'),
+  name: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('file name of the drop-in, without .conf'),
+  settings: record(record(value), { minProperties: 1 }).doc('section -> key -> value (a list writes the key once per item)'),
+});
+type Params = Infer<typeof spec>;
 
 export function dropinPath(p: Params): string {
   return `/etc/systemd/system/${p.unit}.d/${p.name}.conf`;
@@ -32,23 +35,8 @@ export function renderDropin(settings: Settings): string {
 export default defineTask<Params, { before: FileState; content: string }>({
   name: 'systemd_dropin',
   doc: 'Write a systemd drop-in (validated with systemd-analyze verify, restored on failure)',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['unit', 'name', 'settings'],
-    properties: {
-      unit: { type: 'string', pattern: '^[a-zA-Z0-9@._:-]+\\.(service|socket|timer|mount|target|path)$' },
-      name: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
-      settings: {
-        type: 'object',
-        minProperties: 1,
-        additionalProperties: {
-          type: 'object',
-          additionalProperties: { anyOf: [{ type: 'string', pattern: '^[^\\n]*$' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'number' }] } }] },
-        },
-      },
-    },
-  },
+  params: spec,
+  example: '- systemd_dropin: { unit: nginx.service, name: restart, settings: { Service: { Restart: always, RestartSec: 5 } } }',
   probes: (p) => [{ kind: 'file', path: dropinPath(p) }],
   plan: (_ctx, p, [r]) => {
     const path = dropinPath(p);
@@ -58,10 +46,8 @@ export default defineTask<Params, { before: FileState; content: string }>({
     return { action: 'change', summary: describeChange(path, change), diffs: [fileDiff(path, r as FileState, content)], data: { before: r as FileState, content } };
   },
   apply: async (ctx, p, plan) => {
-    if (plan.action !== 'change' || !plan.data) return { changed: false };
     const path = dropinPath(p);
-    const mk = await ctx.conn.exec(sh`mkdir -p -- ${`/etc/systemd/system/${p.unit}.d`}`);
-    if (mk.code !== 0) throw new TaskError(`cannot create the drop-in folder`, mk.stderr.trim());
+    await ctx.run({ cmd: sh`mkdir -p -- ${`/etc/systemd/system/${p.unit}.d`}`, what: 'creating the drop-in folder' });
     await writeFileAtomic(ctx.conn, { path, content: plan.data.content, owner: 'root', group: 'root', mode: '0644' });
     const v = await ctx.conn.exec(sh`systemd-analyze verify --man=no -- ${p.unit}`);
     const complaints = v.stderr.split('\n').filter((l) => l.includes(path) || /\.d\/.*\.conf/.test(l));

@@ -1,26 +1,17 @@
 // template: render templates/<src> (Jinja-like; an undefined variable is an error) into dest.
 import { TaskError } from '../src/errors.js';
+import { params, str, type Infer } from '../src/params-spec.js';
 import { defineTask } from '../src/task.js';
-import { fileParamsSchema } from './lib/files.js';
-import { applyContentFile, planContentFile, type ContentFileParams } from './lib/content-file.js';
+import { contentFileShape } from './lib/files.js';
+import { applyContentFile, planContentFile, type ContentFileData } from './lib/content-file.js';
 
-interface Params extends ContentFileParams {
-  src: string;
-}
+const spec = params({ src: str({ minLength: 1 }).doc('file name under templates/'), ...contentFileShape });
 
-export default defineTask<Params>({
+export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'template',
   doc: 'Render a template from templates/ into a file, atomically (owner, mode, backup, validate)',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['src', 'dest'],
-    properties: {
-      src: { type: 'string', minLength: 1, description: 'file name under templates/' },
-      dest: { type: 'string', pattern: '^/', description: 'absolute path of the file' },
-      ...fileParamsSchema,
-    },
-  },
+  params: spec,
+  example: '- template: { src: nginx/s3-subdomain.conf.j2, dest: /etc/nginx/sites-available/s3.conf, mode: "0644", rollback_group: nginx }',
   templateFiles: (p) => [p.src],
   probes: (p) => [{ kind: 'file', path: p.dest }],
   plan: (ctx, p, r) => {

@@ -8,7 +8,8 @@ import type { Facts } from '../facts/types.js';
 import { checkParams, secretParamNames, secretValues } from '../playbook/params.js';
 import type { TaskEntry } from '../playbook/load.js';
 import { maskFieldPair, type Secrets } from '../secrets.js';
-import type { ApplyContext, FileDiff, HostState, Plan, Probe, ProbeResult, TaskDef } from '../task.js';
+import type { ApplyContext, Change, FileDiff, HostState, Plan, Probe, ProbeResult, TaskDef } from '../task.js';
+import { describeStep, runStep } from './steps.js';
 import { LazyVars, type Templates } from '../template.js';
 import { magicVars, type HostPlay, type HostWork } from './prepare.js';
 import { emptyCounts, type HostReport, type RunEvents, type TaskResult } from './types.js';
@@ -189,31 +190,32 @@ class HostRunner {
           this.record(this.result(run, p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg }));
           continue;
         }
+        const steps = plan.steps?.map(describeStep);
         if (this.opts.check) {
+          for (const st of steps ?? []) this.log(2, `${p.entry.name}: would run: ${st}`);
           if (plan.action === 'change') {
             const group = (p.params as { rollback_group?: string } | undefined)?.rollback_group;
             for (const d of plan.diffs ?? []) run.state.planned.set(d.path, { content: d.after, group });
             for (const l of plan.links ?? []) run.state.planned.set(l.path, { link: l.target, group });
             for (const d of plan.dirs ?? []) run.state.planned.set(d, { dir: true, group });
-            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs }));
+            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs, steps }));
             for (const n of p.entry.notify) run.notified.add(n);
           } else if (p.def.verify) {
-            const v = await p.def.verify({ ...ctx, conn: this.conn, log: (m) => this.log(2, `${p.entry.name}: ${m}`) }, p.params, plan);
+            const v = await p.def.verify(this.applyContext(ctx, p), p.params, plan as Change);
             this.record(this.result(run, p, v.status ?? 'ok', t0, { msg: v.msg }));
           } else {
-            this.record(this.result(run, p, 'skipped', t0, { msg: `would run: ${plan.summary}` }));
+            this.record(this.result(run, p, 'skipped', t0, { msg: `would run: ${plan.summary}`, steps }));
           }
           continue;
         }
-        const actx: ApplyContext = { ...ctx, conn: this.conn, log: (m) => this.log(2, `${p.entry.name}: ${m}`) };
         this.log(1, `${p.entry.name}: ${plan.action === 'change' ? plan.summary : 'run ' + plan.summary}`);
-        const out = await p.def.apply(actx, p.params, plan);
+        const out = await p.def.apply(this.applyContext(ctx, p), p.params, plan as Change);
         if (out.changed) {
           for (const n of p.entry.notify) run.notified.add(n);
           // Later tasks may read what this one changed: their probes are read again.
           for (const q of [...this.queue, ...list]) if (!q.done) q.fresh = false;
         }
-        this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? diffs : undefined }));
+        this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? diffs : undefined, steps }));
       } catch (e) {
         if (e instanceof UnreachableError) throw e;
         const err = e as TaskError;
@@ -239,6 +241,11 @@ class HostRunner {
       r.msg = `${r.msg ? r.msg + '; ' : ''}rolled back: a later validation failed and put the file back`;
       this.report.counts.changed--;
     }
+  }
+
+  private applyContext(ctx: ReturnType<HostRunner['planContext']>, p: Pending): ApplyContext {
+    const log = (m: string) => this.log(2, `${p.entry.name}: ${m}`);
+    return { ...ctx, conn: this.conn, log, run: (s) => runStep(this.conn, s, log) };
   }
 
   private planContext(run: PlayRun) {

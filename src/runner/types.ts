@@ -14,6 +14,8 @@ export interface TaskResult {
   /** Check mode: a change that would be made (status 'changed'), or a command that would run (status 'skipped'). */
   msg?: string;
   diffs?: FileDiff[];
+  /** The commands of the change (as --check -vv shows them; stdin only by size). */
+  steps?: string[];
   durationMs: number;
   ignored?: boolean;
   /** A change that a later validation put back (status 'ok': nothing changed in the end). */

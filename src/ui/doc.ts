@@ -29,5 +29,6 @@ export function taskDoc(def: TaskDef): string {
     if (s.description) out.push(`      ${s.description}`);
     if (s.pattern) out.push(`      must match /${s.pattern}/`);
   }
+  if (def.example) out.push('', 'EXAMPLE', ...def.example.split('\n').map((l) => `  ${l}`));
   return out.join('\n') + '\n';
 }

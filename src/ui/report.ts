@@ -72,6 +72,7 @@ export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secre
             ignored: t.ignored ?? false,
             rolledBack: t.rolledBack ?? false,
             msg: t.msg ?? null,
+            commands: t.steps ?? [],
             diff: t.diffs?.map((d) => ({ path: d.path, unified: unifiedDiff(d) })) ?? [],
             durationMs: t.durationMs,
           })),

@@ -1,26 +1,19 @@
 // Plan/apply for a file whose content is given (copy) or rendered (template): one implementation.
 
 import { TaskError } from '../../src/errors.js';
-import type { ApplyContext, FileState, Plan, ProbeResult } from '../../src/task.js';
-import { compareFile, describeChange, fileDiff, remember, setMeta, writeFileAtomic, type DesiredFile } from './files.js';
+import type { InferShape } from '../../src/params-spec.js';
+import type { ApplyContext, Change, FileState, Plan, ProbeResult } from '../../src/task.js';
+import { compareFile, contentFileShape, describeChange, fileDiff, remember, setMeta, writeFileAtomic, type DesiredFile } from './files.js';
 
-export interface ContentFileParams {
-  dest: string;
-  owner?: string;
-  group?: string;
-  mode?: string;
-  backup?: boolean;
-  validate?: string;
-  rollback_group?: string;
-}
+export type ContentFileParams = InferShape<typeof contentFileShape>;
 
-interface Data {
+export interface ContentFileData {
   want: DesiredFile;
   before: FileState;
   contentChanged: boolean;
 }
 
-export function planContentFile(p: ContentFileParams, content: string, results: ProbeResult[]): Plan<Data> {
+export function planContentFile(p: ContentFileParams, content: string, results: ProbeResult[]): Plan<ContentFileData> {
   const have = results[0];
   if (have?.kind !== 'file') throw new TaskError('internal: expected a file probe');
   const want: DesiredFile = { path: p.dest, content, owner: p.owner, group: p.group, mode: p.mode };
@@ -34,9 +27,8 @@ export function planContentFile(p: ContentFileParams, content: string, results: 
   };
 }
 
-export async function applyContentFile(ctx: ApplyContext, p: ContentFileParams, plan: Plan<unknown>): Promise<{ changed: boolean; msg?: string }> {
-  if (plan.action !== 'change' || !plan.data) return { changed: false };
-  const { want, before, contentChanged } = plan.data as Data;
+export async function applyContentFile(ctx: ApplyContext, p: ContentFileParams, change: Change<ContentFileData>): Promise<{ changed: boolean; msg?: string }> {
+  const { want, before, contentChanged } = change.data;
   remember(ctx.state, p.rollback_group, p.dest, before);
   if (contentChanged) {
     const backup = await writeFileAtomic(ctx.conn, want, { backup: p.backup, validate: p.validate });

@@ -4,6 +4,7 @@
 
 import { TaskError } from '../../src/errors.js';
 import { sh } from '../../src/connection/quote.js';
+import { bool, path, str } from '../../src/params-spec.js';
 import type { Connection } from '../../src/connection/types.js';
 import type { ApplyContext, FileDiff, FileState, HostState } from '../../src/task.js';
 
@@ -22,15 +23,21 @@ export interface FileChange {
   meta: string[];
 }
 
-/** Common params of every file-writing task. */
-export const fileParamsSchema = {
-  owner: { type: 'string', minLength: 1, description: 'owner user name' },
-  group: { type: 'string', minLength: 1, description: 'group name' },
-  mode: { type: 'string', pattern: '^0?[0-7]{3,4}$', description: 'octal mode like "0644"' },
-  backup: { type: 'boolean', description: 'keep a timestamped copy of the old file next to it' },
-  validate: { type: 'string', pattern: '%s', description: 'command run on the candidate file (%s) before it takes effect' },
-  rollback_group: { type: 'string', description: 'a later validate task (e.g. nginx_validate) restores this file when it fails' },
-} as const;
+/** Owner, group and mode: every task that makes a file or directory. */
+export const metaShape = {
+  owner: str({ minLength: 1 }).optional().doc('owner user name'),
+  group: str({ minLength: 1 }).optional().doc('group name'),
+  mode: str({ pattern: '^0?[0-7]{3,4}$' }).optional().doc('octal mode like "0644"'),
+  rollback_group: str().optional().doc('a later validate task (e.g. nginx_validate) restores this file when it fails'),
+};
+
+/** Common params of every task that writes a file's content. */
+export const contentFileShape = {
+  dest: path().doc('absolute path of the file'),
+  ...metaShape,
+  backup: bool().optional().doc('keep a timestamped copy of the old file next to it'),
+  validate: str({ pattern: '%s' }).optional().doc('command run on the candidate file (%s) before it takes effect'),
+};
 
 export function normMode(mode: string | undefined): string | undefined {
   if (mode === undefined) return undefined;

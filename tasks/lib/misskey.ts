@@ -1,6 +1,7 @@
 // Facts about Misskey lines shared by the Misskey tasks: which line a checkout is, the desired
 // object-storage settings, and the baseUrl safety rules (baseUrl is federated: never silently moved).
 
+import { bool, oneOf, path, str, type InferShape } from '../../src/params-spec.js';
 import type { FileState } from '../../src/task.js';
 
 export type MisskeyLine = 'v10' | 'v11' | 'v12';
@@ -51,39 +52,26 @@ export interface DriveSettings {
   secretKey: string;
 }
 
-export const driveParamsSchema = {
-  base_url: { type: 'string', pattern: '^https?://[^/]+$', description: 'drive baseUrl: scheme and host only, no path, no trailing slash' },
-  expect_base_url: { type: 'string', description: 'the baseUrl the proxy layout serves; base_url must equal it' },
-  bucket: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
-  prefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
-  endpoint: { type: 'string', pattern: '^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$' },
-  region: { type: 'string' },
-  use_ssl: { type: 'boolean' },
-  use_proxy: { type: 'boolean' },
-  set_public_read: { type: 'boolean' },
-  s3_force_path_style: { type: 'boolean' },
-  access_key: { type: 'string', minLength: 1, secret: true },
-  secret_key: { type: 'string', minLength: 1, secret: true },
-  force_base_url: { type: 'boolean', description: 'allow replacing a different existing baseUrl or storage target' },
-} as const;
+/** Params of the tasks that set Misskey's drive (v10 file, v11/v12 admin API): declared once. */
+export const driveShape = {
+  line: oneOf(['v10', 'v11', 'v12', 'auto'] as const).doc('the Misskey line; auto reads package.json of the checkout'),
+  path: path().doc('the Misskey checkout'),
+  base_url: str({ pattern: '^https?://[^/]+$' }).doc('drive baseUrl: scheme and host only, no path, no trailing slash'),
+  expect_base_url: str().optional().doc('the baseUrl the proxy layout serves; base_url must equal it'),
+  bucket: str({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+  prefix: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('key prefix of uploads in the bucket'),
+  endpoint: str({ pattern: '^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$' }).doc('S3 endpoint, host[:port], no scheme'),
+  region: str().optional().doc('signing region; empty for none'),
+  use_ssl: bool().optional().doc('default true'),
+  use_proxy: bool().optional().doc('Misskey proxies remote files (default true)'),
+  set_public_read: bool().optional().doc('default false (the bucket policy makes objects public)'),
+  s3_force_path_style: bool().optional().doc('default true'),
+  access_key: str({ minLength: 1 }).secret(),
+  secret_key: str({ minLength: 1 }).secret(),
+  force_base_url: bool().optional().doc('allow replacing a different existing baseUrl or storage target'),
+};
 
-export interface DriveParams {
-  base_url: string;
-  expect_base_url?: string;
-  bucket: string;
-  prefix: string;
-  endpoint: string;
-  region?: string;
-  use_ssl?: boolean;
-  use_proxy?: boolean;
-  set_public_read?: boolean;
-  s3_force_path_style?: boolean;
-  access_key: string;
-  secret_key: string;
-  force_base_url?: boolean;
-}
-
-export const DRIVE_REQUIRED = ['base_url', 'bucket', 'prefix', 'endpoint', 'access_key', 'secret_key'];
+export type DriveParams = InferShape<typeof driveShape>;
 
 export function validateDrive(p: DriveParams): { param?: string; message: string }[] {
   const out: { param?: string; message: string }[] = [];

@@ -2,6 +2,7 @@
 // public-read policy with a comparison that treats equivalent JSON as equal.
 
 import { sh } from '../../src/connection/quote.js';
+import { params, path, str } from '../../src/params-spec.js';
 
 export const S3CMD_MISSING = 127;
 /** s3cmd's EX_NOTFOUND (404) and EX_CONFIG. */
@@ -63,12 +64,7 @@ export function samePolicy(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonicalPolicy(a)) === JSON.stringify(canonicalPolicy(b));
 }
 
-export const bucketSchema = { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'S3 bucket name (3-63 lower-case letters, digits, dots, dashes)' };
+export const bucketParam = () => str({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }).doc('S3 bucket name (3-63 lower-case letters, digits, dots, dashes)');
 
 /** Params of the tasks that act on one bucket with s3cmd: the bucket and s3cmd's config file. */
-export const bucketTaskSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['bucket', 'config'],
-  properties: { bucket: bucketSchema, config: { type: 'string', pattern: '^/' } },
-};
+export const bucketTaskParams = params({ bucket: bucketParam(), config: path().doc("s3cmd's config file (keys, endpoint)") });

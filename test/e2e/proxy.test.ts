@@ -155,9 +155,13 @@ describe('storage + proxy plays on 3 world hosts', function () {
     const paths = ['/etc', '/var/cache/nginx', '/root', '/tmp', '/var/tmp', '/var/lib/nginx'];
     const before = await digest(sb.world, 'h5', paths);
     const json = runPath('check-h5.json');
-    const c = await run('--check', '--limit', 'h5', '--json', json);
+    const c = await run('--check', '--limit', 'h5', '--json', json, '-vv');
     assert.equal(c.code, 3, c.all);
-    const tasks = JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string }[];
+    // -vv: the commands a run would execute, as data (stdin only by its size).
+    assert.match(c.stdout, /Bucket exists: would run: s3cmd --config=\/root\/.s3cfg --no-progress mb s3:\/\/mss-h5-drive$/m);
+    assert.match(c.stdout, /Certificate for the proxy name: would run: certbot certonly --nginx -d s3.h5.test /m);
+    const tasks = JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string; commands: string[] }[];
+    assert.match(tasks.find((t) => t.task === 'Bucket policy is public-read for objects')!.commands[0], /setpolicy "\$f" s3:\/\/mss-h5-drive <<stdin \(\d+ bytes\)$/);
     const changed = tasks.filter((t) => t.status === 'changed').map((t) => t.task);
     for (const t of ['s3cmd config (keys, endpoint, HTTPS)', 'Cache directory owned by the nginx worker user', 'Certificate for the proxy name', 'Proxy vhost (layout A)', 'Enable the proxy vhost (layout A, sites-enabled)', 'nginx restarts by itself (drop-in)']) {
       assert.ok(changed.includes(t), `${t} in ${changed.join(' | ')}`);

@@ -81,6 +81,9 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.equal(one.code, 0, one.all);
     assert.match(one.stdout, /secret_key  \(string; required; secret/);
     assert.match(one.stdout, /endpoint  \(string; required\)\n\s+host\[:port\], no scheme/);
+    assert.match(one.stdout, /\nEXAMPLE\n  - s3cmd_config: \{ path: \/root\/.s3cfg/);
+    const cert = await play(['doc', 'certbot']);
+    assert.match(cert.stdout, /renew_before_days  \(integer; optional; default 30\)/);
     const bad = await play(['doc', 's3_buckt']);
     assert.equal(bad.code, 5, bad.all);
     assert.match(bad.stderr, /no task named 's3_buckt'[\s\S]*did you mean 's3_bucket'/);

@@ -9,22 +9,24 @@ import { runHost } from '../../src/runner/host.js';
 import { Secrets } from '../../src/secrets.js';
 import { defineTask, type FileState, type Probe, type ProbeResult } from '../../src/task.js';
 import { Templates } from '../../src/template.js';
+import { obj, params, str, type Infer } from '../../src/params-spec.js';
 import { DEBIAN11 } from '../fixtures/facts.js';
 
-interface Put {
-  path: string;
-  content: string;
+const putSpec = params({
+  path: str(),
+  content: str(),
   /** A side effect the runner cannot know about: another file written too. */
-  also?: { path: string; content: string };
-}
+  also: obj({ path: str(), content: str() }).optional(),
+});
+type Put = Infer<typeof putSpec>;
 
 function fakeHost(files: Record<string, string>) {
   const state = new Map(Object.entries(files));
   const batches: string[][] = [];
-  const put = defineTask<Put>({
+  const put = defineTask({
     name: 'put',
     doc: 'test: a file with this content',
-    schema: { type: 'object', required: ['path', 'content'], properties: { path: { type: 'string' }, content: { type: 'string' }, also: { type: 'object' } } },
+    params: putSpec,
     probes: (p) => [{ kind: 'file', path: p.path }],
     plan: (_ctx, p, [f]) => ((f as FileState).content === p.content ? { action: 'ok' } : { action: 'change', summary: `write ${p.path}` }),
     apply: async (_ctx, p) => {

@@ -1,0 +1,37 @@
+// The check-mode nginx -t sandbox script (tasks/lib/nginx-check.ts), and the smoke test's verdict.
+import assert from 'node:assert/strict';
+import type { PlannedWrite } from '../../src/task.js';
+import { certificatePaths, nginxErrors, sandboxScript } from '../../tasks/lib/nginx-check.js';
+import { judgeSmoke } from '../../tasks/s3_smoke.js';
+
+describe('nginx -t sandbox (check mode)', () => {
+  it("the sandbox script: overlays over /etc, /var and the candidates' top dirs, contents in base64, a stand-in for a missing certificate", () => {
+    const files: [string, PlannedWrite][] = [
+      ['/etc/nginx/sites-available/s3.conf', { content: 'server {\n    ssl_certificate /etc/letsencrypt/live/s3/fullchain.pem;\n    ssl_certificate_key /etc/letsencrypt/live/s3/privkey.pem;\n}\n', group: 'nginx' }],
+      ['/srv/nginx/extra.conf', { content: "add_header X 'y';\n", group: 'nginx' }],
+      ['/var/cache/nginx/p', { dir: true }],
+      ['/etc/nginx/sites-enabled/s3.conf', { link: '/etc/nginx/sites-available/s3.conf', group: 'nginx' }],
+    ];
+    const script = sandboxScript(files);
+    assert.deepEqual([...script.matchAll(/-o lowerdir=([^,\s]+),/g)].map((m) => m[1]), ['/etc', '/srv', '/var']);
+    assert.ok(script.indexOf('mount -t tmpfs') < script.indexOf('mount -t overlay'), 'the tmpfs first: every upper dir lives in it');
+    assert.ok(!script.includes("add_header X 'y'"), 'file contents only as base64 in heredocs');
+    assert.match(script, /mkdir -p \/var\/cache\/nginx\/p\n/);
+    assert.match(script, /ln -s \/etc\/nginx\/sites-available\/s3.conf \/etc\/nginx\/sites-enabled\/s3.conf/);
+    assert.deepEqual(certificatePaths(files), ['/etc/letsencrypt/live/s3/fullchain.pem', '/etc/letsencrypt/live/s3/privkey.pem']);
+    assert.match(script, /nginx -t <\/dev\/null\n$/);
+  });
+  it("names nginx's first file:line", () => {
+    const e = nginxErrors('nginx: [emerg] unknown directive "x" in /etc/nginx/conf.d/a.conf:7\nnginx: configuration file /etc/nginx/nginx.conf test failed\n');
+    assert.equal(e.where, '/etc/nginx/conf.d/a.conf:7');
+    assert.equal(e.lines.length, 2);
+  });
+});
+
+describe('s3_smoke verdict', () => {
+  it('wants 200 MISS then 200 HIT with the same bytes', () => {
+    assert.equal(judgeSmoke('GET1 200 MISS\nBODY1 same\nGET2 200 HIT\nBODY2 same\nURL u\nDEL ok\n').ok, true);
+    assert.match(judgeSmoke('GET1 200 MISS\nBODY1 same\nGET2 200 MISS\nBODY2 same\nURL u\n').message, /X-Cache MISS, MISS/);
+    assert.match(judgeSmoke('GET1 403 MISS\nBODY1 differs\nGET2 403 HIT\nBODY2 differs\nURL u\n').message, /HTTP 403, 403/);
+  });
+});
