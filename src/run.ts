@@ -39,7 +39,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
       }
       if (args.listTasks) {
         console.log('  tasks:');
-        for (const t of play.tasks) console.log(`    ${t.name}\t${t.module}${t.tags.length ? `\tTAGS: [${t.tags.join(', ')}]` : ''}`);
+        for (const t of play.tasks) console.log(`    ${t.name}\t${t.module}${t.tags.length ? `\tTAGS: [${t.tags.join(', ')}]` : ''}\t# ${project.registry[t.module].doc}`);
         if (play.handlers.length) console.log('  handlers:');
         for (const t of play.handlers) console.log(`    ${t.name}\t${t.module}`);
       }

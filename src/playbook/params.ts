@@ -43,6 +43,9 @@ function describe(e: ErrorObject, task: TaskDef): string {
       return `missing required parameter '${(e.params as { missingProperty: string }).missingProperty}' for task '${task.name}'`;
     case 'enum':
       return `${e.instancePath.slice(1).replace(/\//g, '.') || 'value'} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      if ((e.params as { type: string }).type === 'boolean') return `${e.instancePath.slice(1).replace(/\//g, '.') || 'value'} must be a boolean (true/false, yes/no, on/off, 1/0)`;
+      return `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') + ' ' : ''}${e.message ?? 'is invalid'}`;
     default:
       return `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') + ' ' : ''}${e.message ?? 'is invalid'}`;
   }
@@ -62,7 +65,7 @@ const hasTemplate = (v: unknown): boolean => typeof v === 'string' && (v.include
  */
 export function checkRawParams(task: TaskDef, params: unknown): ParamProblem[] {
   const v = validator(task);
-  if (v(structuredClone(params ?? {}))) return [];
+  if (v(coerceParams(task.schema, structuredClone(params ?? {})))) return [];
   return ordered(v.errors ?? [], task)
     .filter((e) => !(hasTemplate(getAt(params, e.instancePath.split('/').slice(1))) && e.keyword !== 'additionalProperties' && e.keyword !== 'required'))
     .map((e) => ({ path: pathOf(e), message: describe(e, task) }));
@@ -80,9 +83,33 @@ function ordered(errors: ErrorObject[], task: TaskDef): ErrorObject[] {
   return [...unknown, ...rest];
 }
 
-/** Validate rendered params (fills schema defaults in place). */
+const TRUE = ['true', 'yes', 'on', '1'];
+const FALSE = ['false', 'no', 'off', '0'];
+
+/**
+ * As Ansible converts module arguments to their declared type: a string where the schema wants a
+ * boolean or an integer (`-e proxy_layout_force=true` is the string "true") becomes one, in place.
+ * A string that is neither is left for the schema to refuse.
+ */
+export function coerceParams(schema: any, value: any): any {
+  if (!schema || value === undefined || value === null) return value;
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (schema.type === 'boolean') return TRUE.includes(v) ? true : FALSE.includes(v) ? false : value;
+    if (schema.type === 'integer' && /^[+-]?\d+$/.test(v)) return Number(v);
+    return value;
+  }
+  if (schema.properties && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, sub] of Object.entries(schema.properties)) if (k in value) value[k] = coerceParams(sub, value[k]);
+  }
+  if (schema.items && Array.isArray(value)) value.forEach((x, i) => (value[i] = coerceParams(schema.items, x)));
+  return value;
+}
+
+/** Validate rendered params (fills schema defaults in place, converts "true"/"8080" as Ansible does). */
 export function checkParams(task: TaskDef, params: unknown): ParamProblem[] {
   const v = validator(task);
+  coerceParams(task.schema, params);
   if (v(params)) return [];
   return ordered(v.errors ?? [], task).map((e) => ({ path: pathOf(e), message: describe(e, task) }));
 }

@@ -32,3 +32,21 @@ export function taskDoc(def: TaskDef): string {
   if (def.example) out.push('', 'EXAMPLE', ...def.example.split('\n').map((l) => `  ${l}`));
   return out.join('\n') + '\n';
 }
+
+/** docs/tasks.md: every task's doc, from the same source as `doc` (a test keeps it current). */
+export function tasksMarkdown(registry: Record<string, TaskDef>): string {
+  const out = ['# Tasks', '', 'Generated from the task definitions by `npm run docs` (the same text as `npm run play -- doc TASK`); a test fails when it is stale.', ''];
+  for (const name of Object.keys(registry).sort()) {
+    const def = registry[name];
+    out.push(`## ${name}`, '', def.doc, '', '| param | type | required | default | secret | description |', '|---|---|---|---|---|---|');
+    const schema = def.schema as Schema;
+    const required = new Set(schema.required ?? []);
+    for (const [p, s] of Object.entries(schema.properties ?? {})) {
+      const desc = [s.description, s.pattern ? `must match \`/${s.pattern}/\`` : ''].filter(Boolean).join('; ').replace(/\|/g, '\\|');
+      out.push(`| \`${p}\` | ${typeOf(s).replace(/\|/g, '\\|')} | ${required.has(p) ? 'yes' : ''} | ${s.default !== undefined ? `\`${JSON.stringify(s.default)}\`` : ''} | ${s.secret ? 'yes' : ''} | ${desc} |`);
+    }
+    if (def.example) out.push('', '```yaml', def.example, '```');
+    out.push('');
+  }
+  return out.join('\n');
+}

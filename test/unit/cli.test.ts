@@ -53,6 +53,18 @@ describe('CLI: bad input is refused before any host is touched', function () {
     });
   }
 
+  it("the README's -e k=v force switches work as written: 'true' is a boolean, as in Ansible", async () => {
+    const siteInv = f('site-inv3.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n');
+    const env = { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE1', MSK_S3_SECRET_KEY: 'secret-example-1', MSK_MISSKEY_TOKEN: 'token-example-1' };
+    for (const v of ['proxy_layout_force=true', 'misskey_base_url_force=true', 'proxy_layout_force=yes', 'misskey_base_url_force=0']) {
+      const r = await play(['site', '-i', siteInv, '--check', '-e', v], { env });
+      assert.equal(r.code, 4, `${v}: got past preflight to the (unreachable) host\n${r.all}`);
+    }
+    const bad = await play(['site', '-i', siteInv, '--check', '-e', 'proxy_layout_force=maybe'], { env });
+    assert.equal(bad.code, 5, bad.all);
+    assert.match(bad.stderr, /force must be a boolean \(true\/false, yes\/no, on\/off, 1\/0\) \(value from proxy_layout_force from -e #1/);
+  });
+
   it('special tags (always, never, tagged, untagged, all) need no task to carry them', async () => {
     // They pass the tag check, so the run goes on to connect: unreachable (4), not bad input (5).
     const r = await play([tagged, '-i', inv, '-l', 'web1', '--tags', 'always,tagged', '--skip-tags', 'never']);
@@ -71,6 +83,19 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.match(r.stdout, /PLAY RECAP[\s\S]*\[WARNING\]: .*host_vars\/webl.yml: no host named 'webl' .* \(did you mean 'web1'\?\)/);
     assert.match(r.stdout, /\[WARNING\]: .*group_vars\/wbe.yml: no group named 'wbe'.*did you mean 'web'/);
     assert.equal(JSON.parse(fs.readFileSync(json, 'utf8')).warnings.length, 2);
+  });
+
+  it('docs/tasks.md is what `npm run docs` writes now (generated from the task definitions)', async () => {
+    const { tasksMarkdown } = await import('../../src/ui/doc.js');
+    const { TASKS } = await import('../../tasks/index.js');
+    const { TASKS_DOC } = await import('../../src/docs-gen.js');
+    assert.equal(fs.readFileSync(TASKS_DOC, 'utf8'), tasksMarkdown(TASKS), 'docs/tasks.md is stale: run npm run docs');
+  });
+
+  it('--list-tasks shows each task with its module and one-line doc', async () => {
+    const r = await play([tagged, '-i', inv, '--list-tasks']);
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, /a\tcopy\tTAGS: \[proxy, storage\]\t# Write a file with the given content/);
   });
 
   it('doc lists the tasks and shows one task\'s params (type, required, secret, description)', async () => {
