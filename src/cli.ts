@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { CliArgs } from './cli-args.js';
 import { InputError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 import { makeChalk } from './ui/colors.js';
@@ -32,29 +33,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export interface CliArgs {
-  playbook?: string;
-  subcommand?: 'inventory' | 'doc';
-  inventory: string;
-  limit?: string;
-  check: boolean;
-  diff: boolean;
-  tags: string[];
-  skipTags: string[];
-  extraVars: string[];
-  forks: number;
-  verbosity: number;
-  listHosts: boolean;
-  listTasks: boolean;
-  json?: string;
-  /** From the flag only; otherwise inventory vars / ssh config decide (default strict). */
-  hostKeyPolicy?: 'strict' | 'accept-new' | 'off';
-  sshConfig?: string;
-  forceHandlers: boolean;
-  host?: string;
-  version: boolean;
-  help: boolean;
-}
+export type { CliArgs } from './cli-args.js';
 
 const splitList = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 

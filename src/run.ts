@@ -1,13 +1,13 @@
 // One run: inventory + playbook -> preflight -> hosts in parallel -> summary, JSON, exit code.
 
 import path from 'node:path';
-import type { CliArgs } from './cli.js';
+import type { CliArgs } from './cli-args.js';
 import { InputError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { loadPlaybook, resolvePlaybook, type Play } from './playbook/load.js';
 import { checkTags } from './playbook/tags.js';
 import { loadProject, type Project } from './project.js';
-import { executeHosts } from './runner/execute.js';
+import { runRealHost } from './runner/execute.js';
 import { prepare, type SourcedVars } from './runner/prepare.js';
 import { Secrets } from './secrets.js';
 import { Templates } from './template.js';
@@ -67,7 +67,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
   const mode = progressMode(args.json);
   const reports = await runWithProgress(
     work.map((w) => w.host),
-    (host, events) => executeHosts.one(work.find((w) => w.host === host)!, specs.get(host)!, { check: args.check, forceHandlers: args.forceHandlers }, { registry: project.registry, templates, secrets, events }),
+    (host, events) => runRealHost(work.find((w) => w.host === host)!, specs.get(host)!, { check: args.check, forceHandlers: args.forceHandlers }, { registry: project.registry, templates, secrets, events }),
     { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
   );
   const code = exitCodeFor(reports, args.check);

@@ -26,7 +26,8 @@ export function readYamlFile(file: string, what = 'file'): YamlSource {
 
 export function parseYaml(file: string, text: string): YamlSource {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML's `<<: *anchor` merge keys, as Ansible's loader reads them (one list of params for two tasks).
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true });
   const err = doc.errors[0];
   if (err) {
     const p = lc.linePos(err.pos[0]);

@@ -3,7 +3,7 @@ import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask, type FileState } from '../src/task.js';
 import { oneOf, params, str, type Infer } from '../src/params-spec.js';
-import { metaShape, normMode, remember, setMeta } from './lib/files.js';
+import { metaShape, normMode, recordForRollback, setMeta } from './lib/files.js';
 
 const spec = params({
   path: str({ pattern: '^/.' }).doc('absolute path'),
@@ -45,7 +45,7 @@ export default defineTask<Infer<typeof spec>, Data>({
     const run = (cmd: string) => ctx.run({ cmd, what: `${p.state} ${p.path}` });
     if (p.state === 'absent') await run(sh`rm -rf -- ${p.path}`);
     else if (p.state === 'link') {
-      remember(ctx.state, p.rollback_group, p.path, plan.data.before);
+      recordForRollback(ctx.state, p.rollback_group, p.path, plan.data.before);
       // ln -sfn + rename of a temp link: the path is never missing in between.
       await run(sh`tmp=${p.path}.mskplay-tmp && ln -sfn -- ${p.src!} "$tmp" && mv -Tf -- "$tmp" ${p.path}`);
       if (p.owner || p.group) await setMeta(conn, p.path, p, false);

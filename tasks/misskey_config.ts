@@ -17,7 +17,7 @@ export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'misskey_config',
   doc: "Set Misskey v10's drive: section in .config/default.yml (comments and other keys kept, backup made)",
   params: spec,
-  example: "- misskey_config: { line: v10, path: /home/misskey/misskey, base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
+  example: "- misskey_config: { version: v10, path: /home/misskey/misskey, base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
   validate: validateDrive,
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },
@@ -26,7 +26,7 @@ export default defineTask<Infer<typeof spec>, ContentFileData>({
   plan: (_ctx, p, [pkg, cfg]) => {
     let line: MisskeyLine;
     try {
-      line = resolveLine(p.line, pkg as FileState, p.path);
+      line = resolveLine(p.version, pkg as FileState, p.path);
     } catch (e) {
       throw new TaskError((e as Error).message);
     }

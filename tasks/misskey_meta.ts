@@ -17,26 +17,26 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
   name: 'misskey_meta',
   doc: 'Set Misskey v11/v12 object storage through the admin API (reads first, sends only what differs)',
   params: spec,
-  example: "- misskey_meta: { line: v12, path: /home/misskey/misskey, api_url: 'http://127.0.0.1:3000', token: \"{{ misskey_token }}\", base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
+  example: "- misskey_meta: { version: v12, path: /home/misskey/misskey, api_url: 'http://127.0.0.1:3000', token: \"{{ misskey_token }}\", base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
   validate: validateDrive,
   // With the line known, only its read is sent (one API call on the host); with `auto` both are
   // prepared, since which one counts is known only from package.json, read in the same batch.
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },
-    ...(p.line === 'v12' || p.line === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }] : []),
-    ...(p.line === 'v11' || p.line === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }] : []),
+    ...(p.version === 'v12' || p.version === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }] : []),
+    ...(p.version === 'v11' || p.version === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }] : []),
   ],
   plan: (_ctx, p, [pkg, ...reads]) => {
     let line: MisskeyLine;
     try {
-      line = resolveLine(p.line, pkg as FileState, p.path);
+      line = resolveLine(p.version, pkg as FileState, p.path);
     } catch (e) {
       throw new TaskError((e as Error).message);
     }
     if (line === 'v10') return { action: 'skip', msg: 'Misskey v10 keeps drive settings in .config/default.yml (see misskey_config)' };
     const endpoint = line === 'v12' ? 'admin/meta' : 'meta';
     // reads: [admin/meta, meta] for auto, else the one read of the given line.
-    const read = p.line === 'auto' ? reads[line === 'v12' ? 0 : 1] : reads[0];
+    const read = p.version === 'auto' ? reads[line === 'v12' ? 0 : 1] : reads[0];
     const ans = parseApiAnswer(read as CmdState);
     if (ans.status !== 200) throw new TaskError(describeApiError(endpoint, ans));
     const cur = ans.body as Partial<MetaFields>;

@@ -4,7 +4,7 @@
 import { TaskError } from '../src/errors.js';
 import { bool, oneOf, params, path, str } from '../src/params-spec.js';
 import { defineTask, type FileState } from '../src/task.js';
-import { hasManagedBlock } from './lib/nginx-conf.js';
+import { LAYOUT_A_MARK, hasManagedBlock } from './lib/nginx-conf.js';
 
 const spec = params({
   layout: oneOf(['subdomain', 'directory'] as const).doc('the layout this run is for'),
@@ -16,7 +16,7 @@ const spec = params({
 
 export function currentLayout(vhostA: FileState, misskeyVhost: FileState, blockId: string): ('subdomain' | 'directory')[] {
   const found: ('subdomain' | 'directory')[] = [];
-  if (vhostA.exists && (vhostA.content ?? '').includes('Managed by mskplay')) found.push('subdomain');
+  if (vhostA.exists && (vhostA.content ?? '').includes(LAYOUT_A_MARK)) found.push('subdomain');
   if (misskeyVhost.exists && hasManagedBlock(misskeyVhost.content ?? '', blockId)) found.push('directory');
   return found;
 }

@@ -15,8 +15,7 @@ export async function gatherFacts(conn: Connection): Promise<Facts> {
   return parseFacts(r.stdout);
 }
 
-export const executeHosts = {
-  one(work: HostWork, spec: ConnectSpec, opts: HostRunOptions, deps: Omit<HostDeps, 'connect' | 'gatherFacts' | 'runProbes'>) {
-    return runHost(work, spec, opts, { ...deps, connect, gatherFacts, runProbes });
-  },
-};
+/** One host's run over the real connection, facts and probe batch (tests give runHost fakes). */
+export function runRealHost(work: HostWork, spec: ConnectSpec, opts: HostRunOptions, deps: Omit<HostDeps, 'connect' | 'gatherFacts' | 'runProbes'>) {
+  return runHost(work, spec, opts, { ...deps, connect, gatherFacts, runProbes });
+}

@@ -3,7 +3,7 @@
 import { TaskError } from '../../src/errors.js';
 import type { InferShape } from '../../src/params-spec.js';
 import type { ApplyContext, Change, FileState, Plan, ProbeResult } from '../../src/task.js';
-import { compareFile, contentFileShape, describeChange, fileDiff, remember, setMeta, writeFileAtomic, type DesiredFile } from './files.js';
+import { compareFile, contentFileShape, describeChange, fileDiff, recordForRollback, setMeta, writeFileAtomic, type DesiredFile } from './files.js';
 
 export type ContentFileParams = InferShape<typeof contentFileShape>;
 
@@ -29,7 +29,7 @@ export function planContentFile(p: ContentFileParams, content: string, results: 
 
 export async function applyContentFile(ctx: ApplyContext, p: ContentFileParams, change: Change<ContentFileData>): Promise<{ changed: boolean; msg?: string }> {
   const { want, before, contentChanged } = change.data;
-  remember(ctx.state, p.rollback_group, p.dest, before);
+  recordForRollback(ctx.state, p.rollback_group, p.dest, before);
   if (contentChanged) {
     const backup = await writeFileAtomic(ctx.conn, want, { backup: p.backup, validate: p.validate });
     return { changed: true, msg: backup ? `backup: ${backup}` : undefined };

@@ -120,7 +120,7 @@ export async function setMeta(conn: Connection, path: string, m: { owner?: strin
 }
 
 /** Remember the old state of a file that a rollback group's validation may need to restore. */
-export function remember(state: HostState, group: string | undefined, path: string, before: FileState): void {
+export function recordForRollback(state: HostState, group: string | undefined, path: string, before: FileState): void {
   if (!group) return;
   let list = state.rollback.get(group);
   if (!list) state.rollback.set(group, (list = []));

@@ -54,7 +54,7 @@ export interface DriveSettings {
 
 /** Params of the tasks that set Misskey's drive (v10 file, v11/v12 admin API): declared once. */
 export const driveShape = {
-  line: oneOf(['v10', 'v11', 'v12', 'auto'] as const).doc('the Misskey line; auto reads package.json of the checkout'),
+  version: oneOf(['v10', 'v11', 'v12', 'auto'] as const).doc('the Misskey line (v10, v11, v12); auto reads package.json of the checkout'),
   path: path().doc('the Misskey checkout'),
   base_url: str({ pattern: '^https?://[^/]+$' }).doc('drive baseUrl: scheme and host only, no path, no trailing slash'),
   expect_base_url: str().optional().doc('the baseUrl the proxy layout serves; base_url must equal it'),

@@ -122,3 +122,6 @@ export function upsertServerBlock(text: string, id: string, serverName: string, 
 export function hasManagedBlock(text: string, id: string): boolean {
   return text.split('\n').some((l) => l.trim().startsWith(`# BEGIN mskplay ${id}`));
 }
+
+/** The first-line mark of the layout A vhost (templates/nginx/s3-subdomain.conf.j2): how the layout guard knows it. */
+export const LAYOUT_A_MARK = '# Managed by mskplay: caching proxy ';

@@ -41,7 +41,7 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['-e', 'drive_base_url=https://s3.h7.test/'], env, /base_url must (match pattern|not end with)/],
       [['-e', 'drive_base_url=https://s3.h7.test/files'], env, /base_url must match pattern/],
-      [['-e', 'misskey_version=v13'], env, /line must be one of "v10", "v11", "v12", "auto" \(value from misskey_version from -e/],
+      [['-e', 'misskey_version=v13'], env, /version must be one of "v10", "v11", "v12", "auto" \(value from misskey_version from -e/],
       [[], { ...env, MSK_MISSKEY_TOKEN: '' }, /undefined variable 'env MSK_MISSKEY_TOKEN' \(via misskey_token from .*defaults.yml/],
     ];
     for (const [args, e, msg] of cases) {

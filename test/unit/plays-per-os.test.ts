@@ -7,6 +7,7 @@ import { magicVars } from '../../src/runner/prepare.js';
 import { LazyVars, Templates } from '../../src/template.js';
 import { TASKS } from '../../tasks/index.js';
 import { renderS3cfg } from '../../tasks/s3cmd_config.js';
+import { LAYOUT_A_MARK } from '../../tasks/lib/nginx-conf.js';
 import { ALL, DEBIAN11, FEDORA36 } from '../fixtures/facts.js';
 import type { Facts } from '../../src/facts/types.js';
 import { ROOT } from '../e2e/play.js';
@@ -66,6 +67,7 @@ describe('playbooks rendered per OS (fixtures)', () => {
     const vhost = templates.renderFile('nginx/s3-subdomain.conf.j2', lazy.context());
     assert.match(vhost, /proxy_pass https:\/\/\$mskplay_s3_upstream\/media.ex.social\$request_uri;/);
     assert.match(vhost, /proxy_ssl_name ewr1.vultrobjects.com;/);
+    assert.ok(vhost.startsWith(LAYOUT_A_MARK), 'the layout guard finds the mark it looks for');
   });
 
   it('Vultr region presets give the endpoint; the proxy keeps the URI (the object key) whole', () => {
