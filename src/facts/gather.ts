@@ -1,3 +1,4 @@
 // Fact gathering = run FACTS_SCRIPT on the host (one round trip), then parseFacts on its stdout.
-export { FACTS_SCRIPT, FACTS_MARKER } from './script.js';
-export { parseFacts, parseOsRelease, osFamily, FactsError, SUPPORTED_OS_TEXT } from './parse.js';
+export { FACTS_SCRIPT, FACTS_MARKER, parseFacts, splitSections } from './registry.js';
+export { parseOsRelease, osFamily, SUPPORTED_OS_TEXT } from './all/os.js';
+export { FactsError } from './errors.js';

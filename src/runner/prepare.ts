@@ -3,6 +3,7 @@
 
 import { InputError, formatPos, type SourcePos } from '../errors.js';
 import type { Facts } from '../facts/types.js';
+import { PLACEHOLDER_FACTS } from '../facts/registry.js';
 import { checkParams, secretValues } from '../playbook/params.js';
 import type { Play, Playbook, TaskEntry } from '../playbook/load.js';
 import type { Secrets } from '../secrets.js';
@@ -29,24 +30,8 @@ export interface HostWork {
   plays: HostPlay[];
 }
 
-/** Stand-in facts for preflight rendering: real ones only exist after connecting. */
-export const PLACEHOLDER_FACTS: Facts = {
-  hostname: 'preflight',
-  os_id: 'debian',
-  os_version: '12',
-  os_codename: 'bookworm',
-  os_pretty: 'Debian GNU/Linux 12 (bookworm)',
-  os_family: 'debian',
-  pkg_mgr: 'apt',
-  nginx_user: 'www-data',
-  nginx_group: 'www-data',
-  nginx_layout: 'sites',
-  nginx_installed: true,
-  systemd: true,
-  uid: 0,
-  addresses: ['192.0.2.1'],
-  nameservers: ['192.0.2.53'],
-};
+/** Stand-in facts for preflight rendering: real ones only exist after connecting (from each fact module). */
+export { PLACEHOLDER_FACTS };
 
 export interface TagFilter {
   tags: string[];
