@@ -15,7 +15,21 @@ import { MAX_HOSTS, resetBenchHosts, startBenchHosts, writeBenchInventory } from
 import { describeMachine, median } from './measure.js';
 import { countRoundTrips } from './roundtrips.js';
 import { summarizeRun, toMarkdown, targets, medianRun, PHASES, type OurTaskTimes, type Results } from './report.js';
-import { ROOT, TOOL_NAME, closeMasters, controlDir, ensureAnsible, runProblem, runTool, total, type OurHost, type Phase, type RunResult, type RunSpec, type Tool } from './tools.js';
+import {
+  ROOT,
+  TOOL_NAME,
+  closeMasters,
+  controlDir,
+  ensureAnsible,
+  runProblem,
+  runTool,
+  total,
+  type OurHost,
+  type Phase,
+  type RunResult,
+  type RunSpec,
+  type Tool,
+} from './tools.js';
 
 const FULL_SIZES = [1, 3, 10, 30];
 const t0 = Date.now();
@@ -91,8 +105,17 @@ class Bench {
     if (opts.resume) {
       // Go on with an interrupted run: keep its results, run the sizes it does not have yet.
       const prev = JSON.parse(fs.readFileSync(opts.resume, 'utf8')) as Results;
-      const done = (n: number) => PHASES.every((p) => (['ours', 'ansible'] as Tool[]).every((t) => prev.runs.filter((r) => r.hosts === n && r.phase === p && r.tool === t).length >= opts.reps));
-      this.res = { ...prev, spentS: prev.spentS ?? {}, parts: prev.parts ?? [{ startedAt: prev.startedAt, wallS: prev.totalWallS ?? 0, sizes: prev.sizes.filter(done), code: 'unknown' }], aborted: undefined, complete: false };
+      const done = (n: number) =>
+        PHASES.every((p) =>
+          (['ours', 'ansible'] as Tool[]).every((t) => prev.runs.filter((r) => r.hosts === n && r.phase === p && r.tool === t).length >= opts.reps),
+        );
+      this.res = {
+        ...prev,
+        spentS: prev.spentS ?? {},
+        parts: prev.parts ?? [{ startedAt: prev.startedAt, wallS: prev.totalWallS ?? 0, sizes: prev.sizes.filter(done), code: 'unknown' }],
+        aborted: undefined,
+        complete: false,
+      };
       this.res.sizes = opts.sizes;
       this.todo = opts.sizes.filter((n) => !done(n));
       say(`resuming ${opts.resume}: sizes done ${opts.sizes.filter(done).join(',') || 'none'}; to run ${this.todo.join(',')}`);
@@ -155,7 +178,8 @@ class Bench {
         fresh = false;
         inv = writeBenchInventory(this.sb, hosts, this.logDir, `n${n}-r${rep + 1}-${tool}`);
         for (const phase of PHASES) await this.measure(tool, phase, inv, hosts, `n${n}-r${rep + 1}-${tool}-${phase}`);
-        if (first && rep === 0) await this.spend('crossChecks', () => this.crossCheck(tool === 'ours' ? 'ansible' : 'ours', tool, inv, hosts, `n${n}-cross-${tool}`));
+        if (first && rep === 0)
+          await this.spend('crossChecks', () => this.crossCheck(tool === 'ours' ? 'ansible' : 'ours', tool, inv, hosts, `n${n}-cross-${tool}`));
       }
     }
     for (const p of ['check', 'converge'] as Phase[]) {
@@ -169,7 +193,14 @@ class Bench {
   /** Round trips on converged hosts: the last block's converge, then our real run settles them. */
   private async roundTrips(n: number, inv: string, hosts: HostInfo[]): Promise<void> {
     say(`N=${n}: round trips of a no-op --check on ${hosts[0]!.name}`);
-    await this.untimed('round trips: our settle run', { tool: 'ours', phase: 'noop', inventory: inv, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag: 'roundtrips-ours-settle' });
+    await this.untimed('round trips: our settle run', {
+      tool: 'ours',
+      phase: 'noop',
+      inventory: inv,
+      hostNames: hosts.map((h) => h.name),
+      logDir: this.logDir,
+      tag: 'roundtrips-ours-settle',
+    });
     const bucket = /s3_bucket: (\S+)/.exec(fs.readFileSync(inv, 'utf8'))![1]!;
     this.res.roundTrips = await countRoundTrips(this.sb, hosts[0]!.name, inv, this.logDir, bucket);
     const rt = this.res.roundTrips;
@@ -207,14 +238,28 @@ class Bench {
     for (const [i, tool] of (['ours', 'ansible'] as Tool[]).entries()) {
       if (i > 0) await resetBenchHosts(this.sb, one);
       const inv = writeBenchInventory(this.sb, one, this.logDir, `warmup-${tool}`);
-      await this.untimed(`warm-up (${TOOL_NAME[tool]})`, { tool, phase: 'converge', inventory: inv, hostNames: one.map((h) => h.name), logDir: this.logDir, tag: `warmup-${tool}` });
+      await this.untimed(`warm-up (${TOOL_NAME[tool]})`, {
+        tool,
+        phase: 'converge',
+        inventory: inv,
+        hostNames: one.map((h) => h.name),
+        logDir: this.logDir,
+        tag: `warmup-${tool}`,
+      });
     }
     say(`warm-up: one untimed converge of each tool on ${one[0]!.name}`);
   }
 
   /** A real no-op run of `by` on hosts `convergedBy` has just converged (not timed). */
   private async crossCheck(by: Tool, convergedBy: Tool, inventory: string, hosts: HostInfo[], tag: string): Promise<void> {
-    const r = await this.untimed(`cross-check (${TOOL_NAME[by]} after ${TOOL_NAME[convergedBy]})`, { tool: by, phase: 'noop', inventory, hostNames: hosts.map((h) => h.name), logDir: this.logDir, tag });
+    const r = await this.untimed(`cross-check (${TOOL_NAME[by]} after ${TOOL_NAME[convergedBy]})`, {
+      tool: by,
+      phase: 'noop',
+      inventory,
+      hostNames: hosts.map((h) => h.name),
+      logDir: this.logDir,
+      tag,
+    });
     this.res.crossChecks.push({ convergedBy, checkedBy: by, hosts: hosts.length, changed: total(r, 'changed'), changedTasks: r.changedTasks });
     say(`cross-check: ${TOOL_NAME[by]} after ${TOOL_NAME[convergedBy]}'s converge: changed=${total(r, 'changed')} ${r.changedTasks.join('; ')}`);
   }

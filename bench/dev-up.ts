@@ -18,7 +18,13 @@ async function main(): Promise<void> {
   const sb = await getSandbox((m) => console.log(`[world] ${m}`));
   const hosts = await startBenchHosts(sb, n);
   const inv = writeBenchInventory(sb, hosts, dir, 'dev');
-  fs.writeFileSync(path.join(dir, 'env'), Object.entries(siteEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(dir, 'env'),
+    Object.entries(siteEnv())
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
   console.log(`READY ${inv}`);
   setInterval(() => {}, 1 << 30);
 }

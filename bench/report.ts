@@ -88,7 +88,11 @@ export function targets(res: Results): Target[] {
     met: Number.isFinite(scale) && big > 1 ? scale <= 2 : null,
   });
   const rt = res.roundTrips;
-  out.push({ name: '<= 3 SSH round trips per host for a no-op --check', measured: rt ? `${rt.ours.reported} (sshd saw ${rt.ours.sshdSessions})` : '–', met: rt ? Math.max(rt.ours.reported, rt.ours.sshdSessions) <= 3 : null });
+  out.push({
+    name: '<= 3 SSH round trips per host for a no-op --check',
+    measured: rt ? `${rt.ours.reported} (sshd saw ${rt.ours.sshdSessions})` : '–',
+    met: rt ? Math.max(rt.ours.reported, rt.ours.sshdSessions) <= 3 : null,
+  });
   return out;
 }
 
@@ -96,13 +100,20 @@ export function toMarkdown(res: Results): string {
   const m = res.machine;
   const L: string[] = [];
   L.push('# Benchmark: mskplay vs Ansible on the same hosts', '');
-  L.push(`Written by \`npm run bench\` (bench/bench.ts); how it works: [README.md](README.md).${res.complete ? '' : ' **Incomplete run' + (res.aborted ? `: ${res.aborted}` : '') + '.**'}`, '');
+  L.push(
+    `Written by \`npm run bench\` (bench/bench.ts); how it works: [README.md](README.md).${res.complete ? '' : ' **Incomplete run' + (res.aborted ? `: ${res.aborted}` : '') + '.**'}`,
+    '',
+  );
   L.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, ${m.os}`);
   L.push(`- Date: ${m.date}; node ${m.node}; ${m.ansible}`);
-  L.push(`- Hosts: N world hosts (Debian 12, systemd, \`pkgs\` layer) on the same machine as both tools; median of ${res.reps} runs per cell, the tools alternating.`);
+  L.push(
+    `- Hosts: N world hosts (Debian 12, systemd, \`pkgs\` layer) on the same machine as both tools; median of ${res.reps} runs per cell, the tools alternating.`,
+  );
   if (res.totalWallS !== undefined) L.push(`- Whole benchmark: ${(res.totalWallS / 60).toFixed(1)} min`);
   if (res.parts.length > 1) {
-    L.push(`- Run in ${res.parts.length} parts (an interrupted run resumed with --resume): ${res.parts.map((p) => `N=${p.sizes.join(',') || '–'} from ${p.startedAt.slice(0, 16)}Z, ${(p.wallS / 60).toFixed(1)} min, code ${p.code}`).join('; ')}`);
+    L.push(
+      `- Run in ${res.parts.length} parts (an interrupted run resumed with --resume): ${res.parts.map((p) => `N=${p.sizes.join(',') || '–'} from ${p.startedAt.slice(0, 16)}Z, ${(p.wallS / 60).toFixed(1)} min, code ${p.code}`).join('; ')}`,
+    );
   } else if (res.parts[0]) L.push(`- Code: ${res.parts[0].code}`);
   L.push('');
   L.push('## Wall time (seconds, median; every run in brackets)', '');
@@ -118,7 +129,10 @@ export function toMarkdown(res: Results): string {
   }
   L.push('');
   L.push('## Where the time goes (CPU seconds of the median run)', '');
-  L.push('Tool: the tool\'s processes on this machine (ssh clients included). Hosts: everything inside the N hosts (sshd, commands, Ansible\'s modules). Both share the same 2 cores, so wall time is bounded below by (tool + hosts + S3 service) / cores.', '');
+  L.push(
+    "Tool: the tool's processes on this machine (ssh clients included). Hosts: everything inside the N hosts (sshd, commands, Ansible's modules). Both share the same 2 cores, so wall time is bounded below by (tool + hosts + S3 service) / cores.",
+    '',
+  );
   L.push('| N | phase | mskplay tool | mskplay hosts | Ansible tool | Ansible hosts |', '|---:|---|---:|---:|---:|---:|');
   for (const n of res.sizes) {
     for (const p of PHASES) {
@@ -131,9 +145,17 @@ export function toMarkdown(res: Results): string {
   L.push('');
   if (res.ourTasks.length) {
     L.push('## mskplay per host (median run): time of each host, its exec round trips, slowest tasks', '');
-    L.push('| N | phase | host total (ms) | execs per host | slowest tasks (ms; a task that triggers a probe batch carries its time) |', '|---:|---|---:|---:|---|');
+    L.push(
+      '| N | phase | host total (ms) | execs per host | slowest tasks (ms; a task that triggers a probe batch carries its time) |',
+      '|---:|---|---:|---:|---|',
+    );
     for (const t of res.ourTasks) {
-      L.push(`| ${t.hosts} | ${PHASE_NAME[t.phase]} | ${ms(t.hostMs)} | ${t.commands} | ${t.tasks.slice(0, 5).map((x) => `${x.task} ${ms(x.ms)}`).join('; ')} |`);
+      L.push(
+        `| ${t.hosts} | ${PHASE_NAME[t.phase]} | ${ms(t.hostMs)} | ${t.commands} | ${t.tasks
+          .slice(0, 5)
+          .map((x) => `${x.task} ${ms(x.ms)}`)
+          .join('; ')} |`,
+      );
     }
     L.push('');
   }
@@ -142,25 +164,36 @@ export function toMarkdown(res: Results): string {
     L.push(`## SSH round trips of one no-op --check (host ${rt.host})`, '');
     L.push('| tool | as the tool reports | exec sessions sshd started | SSH connections | wall (s) |', '|---|---:|---:|---:|---:|');
     L.push(`| mskplay | ${rt.ours.reported} (\`commands\` in --json) | ${rt.ours.sshdSessions} | ${rt.ours.sshdConnections} | ${s(rt.ours.wallS)} |`);
-    L.push(`| Ansible | ${rt.ansible.vvvExec} (\`SSH: EXEC\` lines, -vvv) | ${rt.ansible.sshdSessions} | ${rt.ansible.sshdConnections} | ${s(rt.ansible.wallS)} |`);
+    L.push(
+      `| Ansible | ${rt.ansible.vvvExec} (\`SSH: EXEC\` lines, -vvv) | ${rt.ansible.sshdSessions} | ${rt.ansible.sshdConnections} | ${s(rt.ansible.wallS)} |`,
+    );
     L.push('', 'Host-side cost of single probe commands (run inside the host, no SSH):', '');
     for (const [k, v] of Object.entries(rt.probeMs)) L.push(`- ${k}: ${v} ms`);
     L.push('');
   }
   L.push(...timeBudget(res));
   L.push('## Start-up', '');
-  L.push(`- \`node bin/play.js --version\`: median ${ms(median(res.startup.oursMs))} ms over ${res.startup.oursMs.length} runs [${res.startup.oursMs.map((x) => x.toFixed(0)).join(', ')}]`);
+  L.push(
+    `- \`node bin/play.js --version\`: median ${ms(median(res.startup.oursMs))} ms over ${res.startup.oursMs.length} runs [${res.startup.oursMs.map((x) => x.toFixed(0)).join(', ')}]`,
+  );
   L.push(`- \`ansible-playbook --version\` (for comparison): median ${ms(median(res.startup.ansibleMs))} ms over ${res.startup.ansibleMs.length} runs`, '');
   L.push('## Targets', '');
   L.push('| target | measured | met |', '|---|---|---|');
   for (const t of targets(res)) L.push(`| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
   L.push('');
   if (res.crossChecks.length) {
-    L.push('## Each tool on the other\'s result (a real no-op run right after the other tool converged)', '');
+    L.push("## Each tool on the other's result (a real no-op run right after the other tool converged)", '');
     L.push('| converged by | then run by | hosts | changed | changed tasks |', '|---|---|---:|---:|---|');
-    for (const c of res.crossChecks) L.push(`| ${TOOL_NAME[c.convergedBy]} | ${TOOL_NAME[c.checkedBy]} | ${c.hosts} | ${c.changed} | ${c.changedTasks.join('; ') || '–'} |`);
+    for (const c of res.crossChecks)
+      L.push(`| ${TOOL_NAME[c.convergedBy]} | ${TOOL_NAME[c.checkedBy]} | ${c.hosts} | ${c.changed} | ${c.changedTasks.join('; ') || '–'} |`);
     const same = res.crossChecks.every((c) => c.changed === 0);
-    L.push('', same ? 'Each tool finds the other\'s hosts converged: same files, same services.' : 'A change here means the two tools do not leave the same state: see README.md ("Cross-check").', '');
+    L.push(
+      '',
+      same
+        ? "Each tool finds the other's hosts converged: same files, same services."
+        : 'A change here means the two tools do not leave the same state: see README.md ("Cross-check").',
+      '',
+    );
   }
   if (res.anomalies.length) {
     L.push('## Anomalies', '');
@@ -181,9 +214,21 @@ export function timeBudget(res: Results): string[] {
   const L = ['## Time of the whole run', ''];
   L.push('| part | ' + res.sizes.map((n) => `N=${n}`).join(' | ') + ' | all |', '|---|' + res.sizes.map(() => '---:|').join('') + '---:|');
   for (const t of ['ansible', 'ours'] as Tool[]) {
-    L.push(`| ${TOOL_NAME[t]}'s timed runs | ` + res.sizes.map((n) => min(sum((r) => r.tool === t && r.hosts === n))).join(' | ') + ` | ${min(sum((r) => r.tool === t))} |`);
+    L.push(
+      `| ${TOOL_NAME[t]}'s timed runs | ` +
+        res.sizes.map((n) => min(sum((r) => r.tool === t && r.hosts === n))).join(' | ') +
+        ` | ${min(sum((r) => r.tool === t))} |`,
+    );
   }
-  const names: Record<keyof Results['spentS'], string> = { startup: 'start-up timing', world: 'world start (S3, ACME)', warmUp: 'warm-up runs', hosts: 'host starts and resets', crossChecks: 'cross-checks', roundTrips: 'round-trip count', teardown: 'teardown' };
+  const names: Record<keyof Results['spentS'], string> = {
+    startup: 'start-up timing',
+    world: 'world start (S3, ACME)',
+    warmUp: 'warm-up runs',
+    hosts: 'host starts and resets',
+    crossChecks: 'cross-checks',
+    roundTrips: 'round-trip count',
+    teardown: 'teardown',
+  };
   const other = (Object.entries(res.spentS) as [keyof Results['spentS'], number][]).map(([k, v]) => `${names[k] ?? k} ${min(v)}`);
   L.push('', `Outside the timed runs: ${other.join(', ') || '–'}.${res.totalWallS !== undefined ? ` Whole run: ${min(res.totalWallS)}.` : ''}`, '');
   return L;

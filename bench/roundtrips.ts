@@ -54,7 +54,11 @@ async function hostMs(sb: Sandbox, host: string, cmd: string, input?: string): P
  */
 export async function countRoundTrips(sb: Sandbox, host: string, inventory: string, logDir: string, bucket: string): Promise<RoundTrips> {
   const wrapper = `#!/bin/sh\necho "$SSH_CONNECTION" >> ${SESSIONS}\nexec "\${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"\n`;
-  await sb.world.hostExecOk(host, `cat > ${WRAPPER} && chmod 0755 ${WRAPPER} && printf 'ForceCommand ${WRAPPER}\\n' > /etc/ssh/sshd_config.d/zz-bench-count.conf && systemctl reload ssh.service`, { input: wrapper });
+  await sb.world.hostExecOk(
+    host,
+    `cat > ${WRAPPER} && chmod 0755 ${WRAPPER} && printf 'ForceCommand ${WRAPPER}\\n' > /etc/ssh/sshd_config.d/zz-bench-count.conf && systemctl reload ssh.service`,
+    { input: wrapper },
+  );
   const cp = controlDir(logDir);
   const base = { inventory, hostNames: [host], logDir, extraArgs: ['--limit', host] };
   const ours = await counted(sb, host, () => runTool({ ...base, tool: 'ours', phase: 'check', tag: 'roundtrips-ours' }));
@@ -64,15 +68,24 @@ export async function countRoundTrips(sb: Sandbox, host: string, inventory: stri
   const p = runProblem(settle);
   if (p) throw new Error(`round trips: Ansible settle run: ${p}`);
   closeMasters(cp); // count from a cold start: the connection is made inside the measured run
-  const ans = await counted(sb, host, () => runTool({ ...base, tool: 'ansible', phase: 'check', tag: 'roundtrips-ansible', extraArgs: [...base.extraArgs, '-vvv'] }));
-  const vvvExec = fs.readFileSync(ans.r.log, 'utf8').split('\n').filter((l) => /\bSSH: EXEC\b/.test(l)).length;
+  const ans = await counted(sb, host, () =>
+    runTool({ ...base, tool: 'ansible', phase: 'check', tag: 'roundtrips-ansible', extraArgs: [...base.extraArgs, '-vvv'] }),
+  );
+  const vvvExec = fs
+    .readFileSync(ans.r.log, 'utf8')
+    .split('\n')
+    .filter((l) => /\bSSH: EXEC\b/.test(l)).length;
 
   const s3 = `s3cmd --config=/root/.s3cfg --no-progress info s3://${bucket}`;
   const api = (ep: string) => `curl -sS --max-time 15 -X POST -H 'Content-Type: application/json' --data-binary @- http://127.0.0.1:3000/api/${ep}`;
   const probeMs: Record<string, number> = {
     's3cmd info (bucket + policy)': await hostMs(sb, host, s3),
     'curl Misskey admin/meta': await hostMs(sb, host, api('admin/meta'), JSON.stringify({ i: TOKENS.admin })),
-    'dpkg-query (3 package tasks)': await hostMs(sb, host, `for p in s3cmd nginx 'certbot python3-certbot-nginx'; do dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' -- $p; done`),
+    'dpkg-query (3 package tasks)': await hostMs(
+      sb,
+      host,
+      `for p in s3cmd nginx 'certbot python3-certbot-nginx'; do dpkg-query -W -f='\${Package} \${db:Status-Status}\\n' -- $p; done`,
+    ),
     'openssl x509 -checkend': await hostMs(sb, host, `openssl x509 -checkend 2592000 -noout -in /etc/letsencrypt/live/s3.${host}.${WORLD.tld}/fullchain.pem`),
     'python3 -c pass (an Ansible module starts one)': await hostMs(sb, host, 'python3 -c pass'),
   };

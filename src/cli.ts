@@ -35,7 +35,11 @@ const OPTIONS = {
 
 export type { CliArgs } from './cli-args.js';
 
-const splitList = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+const splitList = (v: string[] | undefined) =>
+  (v ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
   let parsed;
@@ -49,11 +53,13 @@ export function parseCli(argv: string[], cwd = process.cwd()): CliArgs {
   const isInv = pos[0] === 'inventory';
   if (pos[0] === 'doc') {
     if (pos.length > 2) throw new InputError(`unexpected argument '${pos[2]}': doc takes one task name`, undefined, 'usage: npm run play -- doc [TASK]');
-  } else if (pos.length > 1) throw new InputError(`unexpected argument '${pos[1]}': give one playbook name`, undefined, 'usage: npm run play -- PLAYBOOK [flags]');
+  } else if (pos.length > 1)
+    throw new InputError(`unexpected argument '${pos[1]}': give one playbook name`, undefined, 'usage: npm run play -- PLAYBOOK [flags]');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
   if (!Number.isInteger(forks) || forks < 1 || forks > 1000) throw new InputError(`--forks must be a whole number from 1 to 1000, got '${v.forks}'`);
   const hkc = v['host-key-checking'];
-  if (hkc !== undefined && !['strict', 'accept-new', 'off'].includes(hkc)) throw new InputError(`--host-key-checking must be strict, accept-new or off, got '${hkc}'`);
+  if (hkc !== undefined && !['strict', 'accept-new', 'off'].includes(hkc))
+    throw new InputError(`--host-key-checking must be strict, accept-new or off, got '${hkc}'`);
   if (v.json !== undefined && v.json === '') throw new InputError('--json needs a file name, or - for standard output');
   const inventory = v.inventory ?? process.env.MSKPLAY_INVENTORY ?? path.join(cwd, 'inventory.yml');
   return {
@@ -114,4 +120,3 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.INTERNAL;
   }
 }
-

@@ -39,7 +39,8 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
       }
       if (args.listTasks) {
         console.log('  tasks:');
-        for (const t of play.tasks) console.log(`    ${t.name}\t${t.module}${t.tags.length ? `\tTAGS: [${t.tags.join(', ')}]` : ''}\t# ${project.registry[t.module].doc}`);
+        for (const t of play.tasks)
+          console.log(`    ${t.name}\t${t.module}${t.tags.length ? `\tTAGS: [${t.tags.join(', ')}]` : ''}\t# ${project.registry[t.module].doc}`);
         if (play.handlers.length) console.log('  handlers:');
         for (const t of play.handlers) console.log(`    ${t.name}\t${t.module}`);
       }
@@ -60,14 +61,21 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
     tags: { tags: args.tags, skipTags: args.skipTags },
     check: args.check,
   });
-  if (work.length === 0) throw new InputError(`no hosts to run on: the plays' host patterns and --limit '${args.limit ?? 'all'}' leave none`, { file: inventory.file });
+  if (work.length === 0)
+    throw new InputError(`no hosts to run on: the plays' host patterns and --limit '${args.limit ?? 'all'}' leave none`, { file: inventory.file });
   const specs = project.connectSpecs(work, templates);
   const c = makeChalk(process.stdout);
   const started = new Date();
   const mode = progressMode(args.json);
   const reports = await runWithProgress(
     work.map((w) => w.host),
-    (host, events) => runRealHost(work.find((w) => w.host === host)!, specs.get(host)!, { check: args.check, forceHandlers: args.forceHandlers }, { registry: project.registry, templates, secrets, events }),
+    (host, events) =>
+      runRealHost(
+        work.find((w) => w.host === host)!,
+        specs.get(host)!,
+        { check: args.check, forceHandlers: args.forceHandlers },
+        { registry: project.registry, templates, secrets, events },
+      ),
     { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
   );
   const code = exitCodeFor(reports, args.check);
@@ -75,7 +83,20 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
   if (args.json) {
     writeJson(
       args.json,
-      jsonReport(reports, { playbook: path.relative(projectRoot, file), inventory: inventory.file, check: args.check, limit: args.limit, startedAt: started.toISOString(), durationMs: Date.now() - started.getTime(), exitCode: code, warnings: inventory.warnings }, secrets),
+      jsonReport(
+        reports,
+        {
+          playbook: path.relative(projectRoot, file),
+          inventory: inventory.file,
+          check: args.check,
+          limit: args.limit,
+          startedAt: started.toISOString(),
+          durationMs: Date.now() - started.getTime(),
+          exitCode: code,
+          warnings: inventory.warnings,
+        },
+        secrets,
+      ),
     );
   }
   return code;

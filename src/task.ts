@@ -11,7 +11,11 @@ import type { ParamSpec } from './params-spec.js';
 /** A read-only question to a host. */
 export type Probe =
   | { kind: 'file'; path: string; /** include content up to this many bytes (default 1 MiB) */ maxBytes?: number }
-  | { kind: 'cmd'; cmd: string; /** fed to the command's stdin (the batch carries it as data, never in the command line), the place for secrets */ stdin?: string };
+  | {
+      kind: 'cmd';
+      cmd: string;
+      /** fed to the command's stdin (the batch carries it as data, never in the command line), the place for secrets */ stdin?: string;
+    };
 
 export interface FileState {
   kind: 'file';

@@ -285,7 +285,12 @@ function toRenderError(e: unknown): TemplateRenderError {
   // nunjucks wraps thrown errors into its own message text; recover the variable's name.
   const m = /undefined variable '([^']+)'/.exec(msg);
   const variable = m?.[1];
-  msg = msg.replace(/^\(unknown path\)\s*/, '').replace(/^((Template)?(Render)?Error: )+/g, '').replace(/\s*\[Line \d+, Column \d+\]\s*/g, ' ').replace(/\s+/g, ' ').trim();
+  msg = msg
+    .replace(/^\(unknown path\)\s*/, '')
+    .replace(/^((Template)?(Render)?Error: )+/g, '')
+    .replace(/\s*\[Line \d+, Column \d+\]\s*/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (variable) msg = `undefined variable '${variable}'`;
   return new TemplateRenderError(msg, line, col, variable);
 }

@@ -19,7 +19,18 @@ type Params = Infer<typeof spec>;
 export const livePath = (domain: string) => `/etc/letsencrypt/live/${domain}/fullchain.pem`;
 
 export function certbotCommand(p: Pick<Params, 'domain' | 'email' | 'server'>): string {
-  const args = ['certonly', '--nginx', '-d', p.domain, '--non-interactive', '--agree-tos', '--keep-until-expiring', '--no-random-sleep-on-renew', '--deploy-hook', 'systemctl reload nginx'];
+  const args = [
+    'certonly',
+    '--nginx',
+    '-d',
+    p.domain,
+    '--non-interactive',
+    '--agree-tos',
+    '--keep-until-expiring',
+    '--no-random-sleep-on-renew',
+    '--deploy-hook',
+    'systemctl reload nginx',
+  ];
   args.push(...(p.email ? ['-m', p.email] : ['--register-unsafely-without-email']));
   if (p.server) args.push('--server', p.server);
   return sh`certbot ${args}`;
@@ -31,16 +42,25 @@ export default defineTask({
   params: spec,
   example: '- certbot: { domain: s3.example.social, email: admin@example.social }',
   probes: (p) => [
-    { kind: 'cmd', cmd: sh`test -s ${livePath(p.domain)} && openssl x509 -checkend ${String((p.renew_before_days ?? 30) * 86400)} -noout -in ${livePath(p.domain)}` },
+    {
+      kind: 'cmd',
+      cmd: sh`test -s ${livePath(p.domain)} && openssl x509 -checkend ${String((p.renew_before_days ?? 30) * 86400)} -noout -in ${livePath(p.domain)}`,
+    },
     { kind: 'cmd', cmd: sh`getent ahosts ${p.domain} | awk '{print $1}' | sort -u` },
   ],
   plan: (ctx, p, [cert, dns]) => {
     if ((cert as CmdState).code === 0) return { action: 'ok', msg: `valid certificate for ${p.domain}` };
     if (p.check_dns !== false) {
-      const resolved = (dns as CmdState).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-      if (!resolved.length) throw new TaskError(`${p.domain} does not resolve: create its DNS A/AAAA record pointing at this host before asking for a certificate`);
+      const resolved = (dns as CmdState).stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (!resolved.length)
+        throw new TaskError(`${p.domain} does not resolve: create its DNS A/AAAA record pointing at this host before asking for a certificate`);
       if (!resolved.some((a) => ctx.facts.addresses.includes(a))) {
-        throw new TaskError(`${p.domain} resolves to ${resolved.join(', ')}, not to this host (${ctx.facts.addresses.join(', ')}): fix its DNS record first, or the ACME challenge fails`);
+        throw new TaskError(
+          `${p.domain} resolves to ${resolved.join(', ')}, not to this host (${ctx.facts.addresses.join(', ')}): fix its DNS record first, or the ACME challenge fails`,
+        );
       }
     }
     return { action: 'change', summary: `obtain a certificate for ${p.domain}`, steps: [{ cmd: certbotCommand(p), what: `certbot for ${p.domain}` }] };

@@ -24,7 +24,11 @@ export default defineTask<Infer<typeof spec>>({
     let i = 0;
     if (p.creates && (r[i++] as FileState).exists) return { action: 'ok', msg: `${p.creates} exists` };
     if (p.removes && !(r[i++] as FileState).exists) return { action: 'ok', msg: `${p.removes} does not exist` };
-    return { action: 'run', summary: p.cmd.split('\n')[0], steps: [{ cmd: p.cmd, ...(p.stdin !== undefined ? { stdin: p.stdin } : {}), what: `command: ${p.cmd.split('\n')[0]}` }] };
+    return {
+      action: 'run',
+      summary: p.cmd.split('\n')[0],
+      steps: [{ cmd: p.cmd, ...(p.stdin !== undefined ? { stdin: p.stdin } : {}), what: `command: ${p.cmd.split('\n')[0]}` }],
+    };
   },
   apply: async (ctx, p, change) => {
     for (const s of change.steps ?? []) ctx.log((await ctx.run(s)).stdout.trim());

@@ -31,7 +31,12 @@ export default defineTask<Infer<typeof spec>, Data>({
     if (p.state === 'link') {
       if (have.exists && have.type !== 'link') throw new TaskError(`${p.path} exists and is a ${have.type}, not a symlink; remove it first`);
       if (have.exists && have.linkTarget === p.src) return { action: 'ok' };
-      return { action: 'change', summary: have.exists ? `relink ${p.path} -> ${p.src} (was -> ${have.linkTarget})` : `link ${p.path} -> ${p.src}`, links: [{ path: p.path, target: p.src! }], data: { create: true, before: have } };
+      return {
+        action: 'change',
+        summary: have.exists ? `relink ${p.path} -> ${p.src} (was -> ${have.linkTarget})` : `link ${p.path} -> ${p.src}`,
+        links: [{ path: p.path, target: p.src! }],
+        data: { create: true, before: have },
+      };
     }
     if (have.exists && have.type !== 'dir') throw new TaskError(`${p.path} exists and is a ${have.type}, not a directory`);
     if (!have.exists) return { action: 'change', summary: `create directory ${p.path}`, dirs: [p.path], data: { create: true, before: have } };

@@ -20,5 +20,24 @@ import s3Smoke from './s3_smoke.js';
 import s3cmdConfig from './s3cmd_config.js';
 
 export const TASKS: Record<string, TaskDef> = Object.fromEntries(
-  [command, copy, file, nginxValidate, pkg, service, systemdDropin, template, certbot, misskeyConfig, misskeyMeta, misskeyRestart, nginxBlock, proxyLayout, s3Bucket, s3Policy, s3Smoke, s3cmdConfig].map((t) => [t.name, t as TaskDef]),
+  [
+    command,
+    copy,
+    file,
+    nginxValidate,
+    pkg,
+    service,
+    systemdDropin,
+    template,
+    certbot,
+    misskeyConfig,
+    misskeyMeta,
+    misskeyRestart,
+    nginxBlock,
+    proxyLayout,
+    s3Bucket,
+    s3Policy,
+    s3Smoke,
+    s3cmdConfig,
+  ].map((t) => [t.name, t as TaskDef]),
 );

@@ -17,7 +17,8 @@ export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'misskey_config',
   doc: "Set Misskey v10's drive: section in .config/default.yml (comments and other keys kept, backup made)",
   params: spec,
-  example: "- misskey_config: { version: v10, path: /home/misskey/misskey, base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
+  example:
+    "- misskey_config: { version: v10, path: /home/misskey/misskey, base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
   validate: validateDrive,
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },

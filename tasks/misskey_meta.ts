@@ -17,14 +17,19 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
   name: 'misskey_meta',
   doc: 'Set Misskey v11/v12 object storage through the admin API (reads first, sends only what differs)',
   params: spec,
-  example: "- misskey_meta: { version: v12, path: /home/misskey/misskey, api_url: 'http://127.0.0.1:3000', token: \"{{ misskey_token }}\", base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
+  example:
+    "- misskey_meta: { version: v12, path: /home/misskey/misskey, api_url: 'http://127.0.0.1:3000', token: \"{{ misskey_token }}\", base_url: 'https://s3.ex.social', bucket: ex-drive, prefix: misskey, endpoint: ewr1.vultrobjects.com, access_key: ..., secret_key: ... }",
   validate: validateDrive,
   // With the line known, only its read is sent (one API call on the host); with `auto` both are
   // prepared, since which one counts is known only from package.json, read in the same batch.
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },
-    ...(p.version === 'v12' || p.version === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }] : []),
-    ...(p.version === 'v11' || p.version === 'auto' ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }] : []),
+    ...(p.version === 'v12' || p.version === 'auto'
+      ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }]
+      : []),
+    ...(p.version === 'v11' || p.version === 'auto'
+      ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }]
+      : []),
   ],
   plan: (_ctx, p, [pkg, ...reads]) => {
     let line: MisskeyLine;
@@ -50,10 +55,17 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
     }
     if (Object.keys(diff).length === 0) return { action: 'ok' };
     if (!p.force_base_url) {
-      const conflict = baseUrlConflict({ baseUrl: cur.objectStorageBaseUrl, bucket: cur.objectStorageBucket, endpoint: cur.objectStorageEndpoint, enabled: cur.useObjectStorage === true }, desiredDrive(p));
+      const conflict = baseUrlConflict(
+        { baseUrl: cur.objectStorageBaseUrl, bucket: cur.objectStorageBucket, endpoint: cur.objectStorageEndpoint, enabled: cur.useObjectStorage === true },
+        desiredDrive(p),
+      );
       if (conflict) throw new TaskError(`Misskey ${line} at ${p.api_url}: ${conflict}`, FORCE_HINT);
     }
-    const show = (o: Partial<MetaFields>) => Object.keys(diff).sort().map((k) => `${k}: ${JSON.stringify((o as Record<string, unknown>)[k] ?? null)}`).join('\n') + '\n';
+    const show = (o: Partial<MetaFields>) =>
+      Object.keys(diff)
+        .sort()
+        .map((k) => `${k}: ${JSON.stringify((o as Record<string, unknown>)[k] ?? null)}`)
+        .join('\n') + '\n';
     return {
       action: 'change',
       summary: `update ${Object.keys(diff).length} object storage setting(s) through ${endpoint === 'meta' ? 'v11' : 'v12'} admin/update-meta`,

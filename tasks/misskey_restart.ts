@@ -26,7 +26,12 @@ export default defineTask({
     const r = await ctx.conn.exec(change.steps![0].cmd);
     if (r.code === 0) return { changed: true };
     const journal = await ctx.conn.exec(sh`journalctl -u ${p.service} -n 25 --no-pager -q`);
-    const why = r.code === 10 ? 'systemctl restart failed' : r.code === 11 ? 'the service stopped after the restart' : `no HTTP answer from ${p.url} within ${p.timeout}s`;
+    const why =
+      r.code === 10
+        ? 'systemctl restart failed'
+        : r.code === 11
+          ? 'the service stopped after the restart'
+          : `no HTTP answer from ${p.url} within ${p.timeout}s`;
     throw new TaskError(`${p.service}: ${why}`, [r.stderr.trim(), 'last journal lines:', journal.stdout.trim()].filter(Boolean).join('\n'));
   },
 });

@@ -18,7 +18,8 @@ export default defineTask<Infer<typeof spec>, ContentFileData>({
   name: 'nginx_block',
   doc: 'Keep a marked, managed block inside the server block of an existing nginx vhost',
   params: spec,
-  example: "- nginx_block: { path: /etc/nginx/sites-available/misskey.conf, id: s3-proxy, server_name: ex.social, block: \"location /storage/ { ... }\", rollback_group: nginx }",
+  example:
+    '- nginx_block: { path: /etc/nginx/sites-available/misskey.conf, id: s3-proxy, server_name: ex.social, block: "location /storage/ { ... }", rollback_group: nginx }',
   probes: (p) => [{ kind: 'file', path: p.path }],
   plan: (_ctx, p, r) => {
     const have = r[0] as FileState;

@@ -37,9 +37,11 @@ export default defineTask<Infer<typeof spec>, [string, PlannedWrite][]>({
     // The group's files, and every directory the run would create first (nginx -t wants the cache
     // directory's parent to exist).
     const candidates = [...ctx.state.planned].filter(([, w]) => w.group === p.group || w.dir);
-    if (ctx.check && candidates.some(([, w]) => w.group === p.group)) return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: candidates };
+    if (ctx.check && candidates.some(([, w]) => w.group === p.group))
+      return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: candidates };
     if (current.code === NGINX_MISSING) return { action: 'ok', msg: 'nginx is not installed: nothing to test' };
-    if (current.code === SANDBOX_UNAVAILABLE) return { action: 'ok', msg: `no nginx file changed; the current config was not tested: ${current.stderr.trim().split('\n').pop()}` };
+    if (current.code === SANDBOX_UNAVAILABLE)
+      return { action: 'ok', msg: `no nginx file changed; the current config was not tested: ${current.stderr.trim().split('\n').pop()}` };
     if (current.code !== 0) throw failure("nginx's current configuration fails nginx -t (no file of this run changed)", current.stderr);
     return { action: 'ok', msg: 'no nginx file changed; nginx -t passes' };
   },
@@ -57,9 +59,11 @@ export default defineTask<Infer<typeof spec>, [string, PlannedWrite][]>({
   verify: async (ctx, _p, plan) => {
     const files = plan.data;
     const r = await ctx.conn.exec(SANDBOX_COMMAND, { stdin: sandboxScript(files) });
-    if (r.code === 0) return { msg: `nginx -t passes on the candidate config (${files.filter(([, w]) => !w.dir).length} file(s), tested in a throwaway mount namespace)` };
+    if (r.code === 0)
+      return { msg: `nginx -t passes on the candidate config (${files.filter(([, w]) => !w.dir).length} file(s), tested in a throwaway mount namespace)` };
     if (r.code === NGINX_MISSING) return { msg: 'nginx is not installed yet: the candidate config is tested after the run installs it', status: 'skipped' };
-    if (r.code === SANDBOX_UNAVAILABLE) return { msg: `would run nginx -t; the candidate files could not be tested here: ${r.stderr.trim().split('\n').pop()}`, status: 'skipped' };
+    if (r.code === SANDBOX_UNAVAILABLE)
+      return { msg: `would run nginx -t; the candidate files could not be tested here: ${r.stderr.trim().split('\n').pop()}`, status: 'skipped' };
     throw failure('the run would fail: nginx -t rejects the candidate config', r.stderr);
   },
 });

@@ -28,9 +28,18 @@ export default defineTask({
   probes: (p, facts) => (backendFor(facts.pkg_mgr) ? [{ kind: 'cmd', cmd: backend(facts.pkg_mgr).installed(names(p)) }] : []),
   plan: (ctx, p, [r]) => {
     const b = backend(ctx.facts.pkg_mgr);
-    const have = new Set((r as CmdState).stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    const have = new Set(
+      (r as CmdState).stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    );
     const missing = names(p).filter((n) => !have.has(n));
     if (!missing.length) return { action: 'ok' };
-    return { action: 'change', summary: `install ${missing.join(' ')}`, steps: [{ cmd: b.install(missing, p.update_cache ?? false), what: `installing ${missing.join(' ')}` }] };
+    return {
+      action: 'change',
+      summary: `install ${missing.join(' ')}`,
+      steps: [{ cmd: b.install(missing, p.update_cache ?? false), what: `installing ${missing.join(' ')}` }],
+    };
   },
 });

@@ -25,7 +25,8 @@ export default defineTask({
   name: 'proxy_layout',
   doc: 'Refuse to switch a host between proxy layouts (subdomain/directory) unless forced',
   params: spec,
-  example: '- proxy_layout: { layout: subdomain, subdomain_vhost: /etc/nginx/sites-available/s3.conf, misskey_vhost: /etc/nginx/sites-available/misskey.conf, block_id: s3-proxy }',
+  example:
+    '- proxy_layout: { layout: subdomain, subdomain_vhost: /etc/nginx/sites-available/s3.conf, misskey_vhost: /etc/nginx/sites-available/misskey.conf, block_id: s3-proxy }',
   probes: (p) => [
     { kind: 'file', path: p.subdomain_vhost },
     { kind: 'file', path: p.misskey_vhost },

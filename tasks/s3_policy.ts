@@ -3,11 +3,29 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask, type CmdState, type Step } from '../src/task.js';
-import { S3CMD_MISSING, S3_CONFIG_ERROR, S3_NOT_FOUND, bucketTaskParams, bucketUri, infoCommand, policyFromInfo, publicReadPolicy, s3cmd, samePolicy } from './lib/s3cmd.js';
+import {
+  S3CMD_MISSING,
+  S3_CONFIG_ERROR,
+  S3_NOT_FOUND,
+  bucketTaskParams,
+  bucketUri,
+  infoCommand,
+  policyFromInfo,
+  publicReadPolicy,
+  s3cmd,
+  samePolicy,
+} from './lib/s3cmd.js';
 
 /** The policy goes through a private temp file (s3cmd reads it from a path), its text on stdin. */
 function setPolicy(p: { bucket: string; config: string }, policy: unknown): Step[] {
-  const cmd = ['set -e', 'umask 077', 'f=$(mktemp)', `trap 'rm -f "$f"' EXIT`, 'cat > "$f"', s3cmd(p.config, 'setpolicy "$f" ' + sh`${bucketUri(p.bucket)}`)].join('\n');
+  const cmd = [
+    'set -e',
+    'umask 077',
+    'f=$(mktemp)',
+    `trap 'rm -f "$f"' EXIT`,
+    'cat > "$f"',
+    s3cmd(p.config, 'setpolicy "$f" ' + sh`${bucketUri(p.bucket)}`),
+  ].join('\n');
   return [{ cmd, stdin: JSON.stringify(policy), what: `s3cmd setpolicy ${bucketUri(p.bucket)}` }];
 }
 
@@ -24,13 +42,23 @@ export default defineTask({
     const want = publicReadPolicy(p.bucket);
     const path = `${bucketUri(p.bucket)} (policy)`;
     if (info.code === S3CMD_MISSING || info.code === S3_CONFIG_ERROR || info.code === S3_NOT_FOUND) {
-      return { action: 'change', summary: `set public-read policy on ${p.bucket} (bucket not there yet)`, diffs: [{ path, before: '', after: pretty(want) }], steps: setPolicy(p, want) };
+      return {
+        action: 'change',
+        summary: `set public-read policy on ${p.bucket} (bucket not there yet)`,
+        diffs: [{ path, before: '', after: pretty(want) }],
+        steps: setPolicy(p, want),
+      };
     }
     if (info.code !== 0 && ctx.willWrite(p.config)) {
       // Check mode after a key rotation: read through the old config, which the run rewrites first.
-      return { action: 'change', summary: `set public-read policy on ${p.bucket} if it differs (unknown until the s3cmd config is written; s3cmd exit ${info.code} with the current one)`, steps: setPolicy(p, want) };
+      return {
+        action: 'change',
+        summary: `set public-read policy on ${p.bucket} if it differs (unknown until the s3cmd config is written; s3cmd exit ${info.code} with the current one)`,
+        steps: setPolicy(p, want),
+      };
     }
-    if (info.code !== 0) throw new TaskError(`cannot read bucket ${p.bucket} (s3cmd exit ${info.code})`, (info.stderr || info.stdout).trim().split('\n').slice(-5).join('\n'));
+    if (info.code !== 0)
+      throw new TaskError(`cannot read bucket ${p.bucket} (s3cmd exit ${info.code})`, (info.stderr || info.stdout).trim().split('\n').slice(-5).join('\n'));
     const text = policyFromInfo(info.stdout);
     if (text?.startsWith('Not available')) throw new TaskError(`cannot read the policy of ${p.bucket}: ${text}`);
     let have: unknown = null;

@@ -21,7 +21,14 @@ type Params = Infer<typeof spec>;
 export function smokeScript(p: Params): string {
   const url = new URL(p.base_url);
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const curlFlags = ['-sS', '--max-time', '20', '--resolve', `${url.hostname}:${port}:${p.resolve_to ?? '127.0.0.1'}`, ...(p.validate_certs === false ? ['-k'] : [])];
+  const curlFlags = [
+    '-sS',
+    '--max-time',
+    '20',
+    '--resolve',
+    `${url.hostname}:${port}:${p.resolve_to ?? '127.0.0.1'}`,
+    ...(p.validate_certs === false ? ['-k'] : []),
+  ];
   return [
     'set -u',
     'd=$(mktemp -d)',
@@ -67,7 +74,14 @@ export default defineTask({
     const r = await ctx.conn.exec(smokeScript(p));
     const verdict = judgeSmoke(r.stdout);
     // Both GETs fail alike when the proxy is down: say curl's reason once.
-    const detail = [...new Set(r.stderr.split('\n').map((l) => l.trim()).filter(Boolean))].join('\n');
+    const detail = [
+      ...new Set(
+        r.stderr
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean),
+      ),
+    ].join('\n');
     if (!verdict.ok) throw new TaskError(`smoke test failed: ${verdict.message}`, detail || undefined);
     return { changed: false, msg: verdict.message };
   },

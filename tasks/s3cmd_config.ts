@@ -37,7 +37,8 @@ export default defineTask<Params, ContentFileData>({
   name: 's3cmd_config',
   doc: "Write s3cmd's config (keys, endpoint, virtual-host or path-style addressing, HTTPS), mode 0600",
   params: spec,
-  example: "- s3cmd_config: { path: /root/.s3cfg, owner: root, access_key: \"{{ s3_access_key }}\", secret_key: \"{{ s3_secret_key }}\", endpoint: ewr1.vultrobjects.com }",
+  example:
+    '- s3cmd_config: { path: /root/.s3cfg, owner: root, access_key: "{{ s3_access_key }}", secret_key: "{{ s3_secret_key }}", endpoint: ewr1.vultrobjects.com }',
   probes: (p) => [{ kind: 'file', path: p.path }],
   plan: (_ctx, p, r) => planContentFile({ dest: p.path, owner: p.owner, mode: '0600' }, renderS3cfg(p), r),
   apply: (ctx, p, plan) => applyContentFile(ctx, { dest: p.path, owner: p.owner, mode: '0600' }, plan),

@@ -17,7 +17,12 @@ export default defineTask({
   doc: 'Manage a systemd unit: state started/stopped/restarted/reloaded, enabled, daemon_reload',
   params: spec,
   example: '- service: { name: nginx, state: started, enabled: true }',
-  validate: (p) => (!p.name && (p.state || p.enabled !== undefined) ? [{ param: 'name', message: 'state/enabled need a unit name' }] : !p.name && !p.daemon_reload ? [{ message: 'give a unit name or daemon_reload: true' }] : []),
+  validate: (p) =>
+    !p.name && (p.state || p.enabled !== undefined)
+      ? [{ param: 'name', message: 'state/enabled need a unit name' }]
+      : !p.name && !p.daemon_reload
+        ? [{ message: 'give a unit name or daemon_reload: true' }]
+        : [],
   probes: (p) => (p.name ? [{ kind: 'cmd', cmd: sh`systemctl is-active -- ${p.name}; systemctl is-enabled -- ${p.name}` }] : []),
   plan: (ctx, p, r) => {
     if (!ctx.facts.systemd) throw new TaskError(`${ctx.host} does not run systemd as PID 1, so systemctl cannot manage ${p.name ?? 'units'} here`);

@@ -43,7 +43,12 @@ export default defineTask<Params, { before: FileState; content: string }>({
     const content = renderDropin(p.settings);
     const change = compareFile({ path, content, mode: '0644' }, r as FileState);
     if (!change) return { action: 'ok' };
-    return { action: 'change', summary: describeChange(path, change), diffs: [fileDiff(path, r as FileState, content)], data: { before: r as FileState, content } };
+    return {
+      action: 'change',
+      summary: describeChange(path, change),
+      diffs: [fileDiff(path, r as FileState, content)],
+      data: { before: r as FileState, content },
+    };
   },
   apply: async (ctx, p, plan) => {
     const path = dropinPath(p);
@@ -53,9 +58,13 @@ export default defineTask<Params, { before: FileState; content: string }>({
     const complaints = v.stderr.split('\n').filter((l) => l.includes(path) || /\.d\/.*\.conf/.test(l));
     if (v.code !== 0 || complaints.length) {
       const { before } = plan.data;
-      if (before.exists && before.content !== undefined) await writeFileAtomic(ctx.conn, { path, content: before.content, owner: before.owner, group: before.group, mode: before.mode });
+      if (before.exists && before.content !== undefined)
+        await writeFileAtomic(ctx.conn, { path, content: before.content, owner: before.owner, group: before.group, mode: before.mode });
       else await ctx.conn.exec(sh`rm -f -- ${path}`);
-      throw new TaskError(`systemd-analyze verify rejected the drop-in for ${p.unit}; the previous state was put back`, (complaints.length ? complaints : v.stderr.split('\n')).join('\n').trim());
+      throw new TaskError(
+        `systemd-analyze verify rejected the drop-in for ${p.unit}; the previous state was put back`,
+        (complaints.length ? complaints : v.stderr.split('\n')).join('\n').trim(),
+      );
     }
     return { changed: true };
   },

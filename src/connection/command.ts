@@ -64,9 +64,7 @@ export function becomeFailure(host: string, res: ExecResult, o: CommandOptions):
     return new BecomeError(`${host}: become failed (${who}): sudo refused: ${line}...`);
   }
   if (res.code === 127 && SUDO_MISSING.test(res.stderr)) {
-    return new BecomeError(
-      `${host}: become failed (${who}): sudo is not installed on the host. Install it, or connect as ${o.becomeUser}.`,
-    );
+    return new BecomeError(`${host}: become failed (${who}): sudo is not installed on the host. Install it, or connect as ${o.becomeUser}.`);
   }
   return undefined;
 }

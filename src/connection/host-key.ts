@@ -57,8 +57,7 @@ export class HostKeyCheck {
         return true;
       case 'revoked':
         this.problem =
-          `Host key verification failed for ${this.where()}: its ${fp} is marked @revoked in ` +
-          `${v.entry.file}:${v.entry.line}. Refusing to connect.`;
+          `Host key verification failed for ${this.where()}: its ${fp} is marked @revoked in ` + `${v.entry.file}:${v.entry.line}. Refusing to connect.`;
         return false;
       case 'changed': {
         const old = v.expected.map((e) => `${fingerprint(e.key)} (${e.file}:${e.line})`).join(', ');
@@ -94,9 +93,7 @@ export class HostKeyCheck {
           return true;
         }
         const target = s.knownHostsFiles[0] ?? '~/.ssh/known_hosts';
-        const others = v.otherTypes.length
-          ? ` (known_hosts has keys of other types for it: ${v.otherTypes.join(', ')}; the host no longer offers them)`
-          : '';
+        const others = v.otherTypes.length ? ` (known_hosts has keys of other types for it: ${v.otherTypes.join(', ')}; the host no longer offers them)` : '';
         this.problem =
           `Host key verification failed for ${this.where()}: its ${fp} is not in known_hosts ` +
           `(checked: ${this.filesText()})${others}.\n` +

@@ -136,15 +136,7 @@ export function checkHostKey(entries: readonly KnownHostEntry[], name: string, k
 }
 
 /** ssh2's host key algorithms, in its own default order. */
-const ALL_HOST_KEY_ALGORITHMS = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
-];
+const ALL_HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
 
 function algorithmsForKeyType(t: string): string[] {
   return t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t];
@@ -176,9 +168,7 @@ export function appendKnownHost(file: string, name: string, key: Buffer): boolea
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   }
-  const already = parseKnownHosts(existing, file).some(
-    (e) => e.marker === undefined && e.key.equals(key) && entryMatches(e.hosts, name),
-  );
+  const already = parseKnownHosts(existing, file).some((e) => e.marker === undefined && e.key.equals(key) && entryMatches(e.hosts, name));
   if (already) return false;
   const sep = existing === '' || existing.endsWith('\n') ? '' : '\n';
   fs.appendFileSync(file, `${sep}${knownHostLine(name, key)}\n`, { mode: 0o600 });

@@ -67,8 +67,7 @@ export class LocalConnection implements Connection {
     const stdout = out.stdout;
     const stderr = out.stderr;
     let code = out.exitCode ?? signalExitCode(out.signal);
-    const timedOut =
-      opts.timeoutMs !== undefined && (code === 124 || code === 137 || out.exitCode === null) && Date.now() - started >= opts.timeoutMs;
+    const timedOut = opts.timeoutMs !== undefined && (code === 124 || code === 137 || out.exitCode === null) && Date.now() - started >= opts.timeoutMs;
     if (timedOut) code = 124;
     const res: ExecResult = timedOut ? { code, stdout, stderr, timedOut } : { code, stdout, stderr };
     const refused = becomeFailure(this.name, res, copts);

@@ -62,13 +62,20 @@ function port(name: string, key: string, v: unknown): number | undefined {
 export function expandSshPath(p: string, t: { host: string; port: number; user: string; original: string }): string {
   let s = p.replace(/%([durhpn%])/g, (_, c: string) => {
     switch (c) {
-      case 'd': return os.homedir();
-      case 'u': return currentUser();
-      case 'r': return t.user;
-      case 'h': return t.host;
-      case 'p': return String(t.port);
-      case 'n': return t.original;
-      default: return '%';
+      case 'd':
+        return os.homedir();
+      case 'u':
+        return currentUser();
+      case 'r':
+        return t.user;
+      case 'h':
+        return t.host;
+      case 'p':
+        return String(t.port);
+      case 'n':
+        return t.original;
+      default:
+        return '%';
     }
   });
   if (s === '~') s = os.homedir();
@@ -174,7 +181,7 @@ export function sshArgOptions(name: string, vars: Vars): Record<string, string> 
     const words = v.trim().split(/\s+/);
     for (let i = 0; i < words.length; i++) {
       if (words[i] !== '-o' && !words[i].startsWith('-o')) continue;
-      let opt = words[i] === '-o' ? words[++i] ?? '' : words[i].slice(2);
+      let opt = words[i] === '-o' ? (words[++i] ?? '') : words[i].slice(2);
       if (!opt.includes('=') && words[i + 1] !== undefined && !words[i + 1].startsWith('-')) opt += '=' + words[++i];
       const eq = opt.indexOf('=');
       if (eq > 0) out[opt.slice(0, eq).toLowerCase()] = opt.slice(eq + 1);
@@ -238,10 +245,7 @@ export function resolveConnectSpec(name: string, vars: Vars, opts: ResolveOption
   }
 
   const hostKeyPolicy =
-    opts.hostKeyPolicy ??
-    policyFromVar(name, vars.ansible_host_key_checking) ??
-    policyFromSsh(name, first(cfg.stricthostkeychecking)) ??
-    'strict';
+    opts.hostKeyPolicy ?? policyFromVar(name, vars.ansible_host_key_checking) ?? policyFromSsh(name, first(cfg.stricthostkeychecking)) ?? 'strict';
 
   const spec: ConnectSpec = {
     name,

@@ -53,9 +53,7 @@ function authMethods(spec: ConnectSpec): { methods: AnyAuthMethod[]; tried: stri
     tried.push(`ssh-agent (${spec.agent})`);
   }
   const explicit = spec.privateKeyFile !== undefined;
-  const files = explicit
-    ? [spec.privateKeyFile!]
-    : DEFAULT_IDENTITIES.map((f) => path.join(os.homedir(), '.ssh', f)).filter((f) => fs.existsSync(f));
+  const files = explicit ? [spec.privateKeyFile!] : DEFAULT_IDENTITIES.map((f) => path.join(os.homedir(), '.ssh', f)).filter((f) => fs.existsSync(f));
   for (const file of files) {
     let text: Buffer;
     try {
@@ -133,9 +131,7 @@ export class SshConnection implements Connection {
     }
     const { methods, tried } = authMethods(spec);
     if (methods.length === 0) {
-      throw new UnreachableError(
-        `${spec.name}: no SSH credentials: set ansible_ssh_private_key_file (or IdentityFile in ~/.ssh/config), or start ssh-agent.`,
-      );
+      throw new UnreachableError(`${spec.name}: no SSH credentials: set ansible_ssh_private_key_file (or IdentityFile in ~/.ssh/config), or start ssh-agent.`);
     }
     const ssh = new NodeSSH();
     try {
@@ -240,8 +236,7 @@ export class SshConnection implements Connection {
       throw new UnreachableError(`${this.name}: ${this.lost ?? 'connection lost while a command was running'}`);
     }
     let code = r.code ?? signalExitCode(r.signal);
-    const timedOut =
-      opts.timeoutMs !== undefined && (code === 124 || code === 137) && Date.now() - started >= opts.timeoutMs;
+    const timedOut = opts.timeoutMs !== undefined && (code === 124 || code === 137) && Date.now() - started >= opts.timeoutMs;
     if (timedOut) code = 124;
     return timedOut ? { code, stdout, stderr, timedOut } : { code, stdout, stderr };
   }

@@ -86,19 +86,26 @@ export function checkConnVar(name: string, value: unknown, pos: SourcePos): void
   switch (kind) {
     case 'string':
       if (typeof value !== 'string' || value === '')
-        throw new InputError(`${name} must be a non-empty string, found ${show(value)}`, pos, `write it as ${name}: "value" (quote it if YAML reads it as a number)`);
+        throw new InputError(
+          `${name} must be a non-empty string, found ${show(value)}`,
+          pos,
+          `write it as ${name}: "value" (quote it if YAML reads it as a number)`,
+        );
       return;
     case 'port':
       if (toPort(value) === undefined)
         throw new InputError(`${name} must be an integer from 1 to 65535, found ${show(value)}`, pos, `write a port number, e.g. ${name}: 22`);
       return;
     case 'bool':
-      if (toBool(value) === undefined)
-        throw new InputError(`${name} must be a boolean, found ${show(value)}`, pos, `write ${name}: true or ${name}: false`);
+      if (toBool(value) === undefined) throw new InputError(`${name} must be a boolean, found ${show(value)}`, pos, `write ${name}: true or ${name}: false`);
       return;
     case 'connection':
       if (value !== 'ssh' && value !== 'local')
-        throw new InputError(`${name} must be 'ssh' or 'local', found ${show(value)}`, pos, 'this runner connects over ssh, or runs commands on this machine with local');
+        throw new InputError(
+          `${name} must be 'ssh' or 'local', found ${show(value)}`,
+          pos,
+          'this runner connects over ssh, or runs commands on this machine with local',
+        );
       return;
   }
 }
@@ -128,7 +135,11 @@ export function connVars(hv: HostVars): ConnVars {
     const value = hv.vars[name];
     const pos = hv.sources[name] ?? { file: '<vars>' };
     if (isTemplate(value))
-      throw new InputError(`${name} is a template (${String(value)}); it must be resolved before connecting`, pos, 'template the host vars first, or write the plain value');
+      throw new InputError(
+        `${name} is a template (${String(value)}); it must be resolved before connecting`,
+        pos,
+        'template the host vars first, or write the plain value',
+      );
     checkConnVar(name, value, pos);
     const kind = CANONICAL[canonical];
     out[canonical] = kind === 'port' ? toPort(value) : kind === 'bool' ? toBool(value) : value;

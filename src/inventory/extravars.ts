@@ -52,7 +52,11 @@ export function splitKvArgs(s: string, pos: SourcePos): Token[] {
     cur += c;
   }
   if (quote || depth)
-    throw new InputError(`unbalanced ${quote ? `quote (${quote})` : 'template block'} in extra vars: ${s}`, pos, `quote the whole -e value for the shell, e.g. -e 'name="two words"'`);
+    throw new InputError(
+      `unbalanced ${quote ? `quote (${quote})` : 'template block'} in extra vars: ${s}`,
+      pos,
+      `quote the whole -e value for the shell, e.g. -e 'name="two words"'`,
+    );
   if (start >= 0) tokens.push({ text: cur, start });
   return tokens;
 }
@@ -80,12 +84,12 @@ function parseKv(arg: string, label: string, layer: VarLayer): void {
     const pos = { file: label, line: 1, col: tok.start + 1 };
     const x = decodeEscapes(tok.text);
     let eq = -1;
-    for (let i = 1; i < x.length; i++) if (x[i] === '=' && x[i - 1] !== '\\') {
-      eq = i;
-      break;
-    }
-    if (eq < 0)
-      throw new InputError(`extra var '${tok.text}' is not key=value`, pos, `write -e 'name=value', -e '{"name": value}' or -e @file.yml`);
+    for (let i = 1; i < x.length; i++)
+      if (x[i] === '=' && x[i - 1] !== '\\') {
+        eq = i;
+        break;
+      }
+    if (eq < 0) throw new InputError(`extra var '${tok.text}' is not key=value`, pos, `write -e 'name=value', -e '{"name": value}' or -e @file.yml`);
     const name = x.slice(0, eq).trim();
     const value = unquote(x.slice(eq + 1).trim());
     if (!isValidVarName(name)) throw new InputError(`invalid variable name '${name}' in extra vars`, pos, VAR_NAME_HINT);
@@ -95,8 +99,7 @@ function parseKv(arg: string, label: string, layer: VarLayer): void {
 
 function parseData(src: YamlSource, what: string, layer: VarLayer): void {
   const root = src.doc.contents;
-  if (root == null)
-    throw new InputError(`${what} is empty`, { file: src.file }, 'extra vars must be a mapping of variable names to values');
+  if (root == null) throw new InputError(`${what} is empty`, { file: src.file }, 'extra vars must be a mapping of variable names to values');
   readVarsMapping(src, root, layer, what);
 }
 

@@ -6,15 +6,7 @@
 import path from 'node:path';
 import { isMap, isScalar, isSeq, type Node, isPair } from 'yaml';
 import { InputError, type SourcePos } from '../errors.js';
-import {
-  closest,
-  expandHostRange,
-  GROUP_NAME_HINT,
-  HOST_NAME_HINT,
-  isValidGroupName,
-  isValidHostName,
-  splitHostPort,
-} from './names.js';
+import { closest, expandHostRange, GROUP_NAME_HINT, HOST_NAME_HINT, isValidGroupName, isValidHostName, splitHostPort } from './names.js';
 import type { Group, Host, Inventory } from './types.js';
 import { keyName, readVarsMapping, setVar } from './varlayer.js';
 import { findVarsFiles, loadVarsFiles, varsDirEntries, varsDirIsFile } from './varsdir.js';
@@ -92,9 +84,7 @@ class InventoryBuilder {
         throw new InputError(
           `unknown key '${section}' in group '${name}': only hosts, children and vars are allowed`,
           keyPos,
-          guess
-            ? `did you mean '${guess}'?`
-            : 'hosts go under hosts:, sub-groups under children:, variables under vars:',
+          guess ? `did you mean '${guess}'?` : 'hosts go under hosts:, sub-groups under children:, variables under vars:',
         );
       }
     }
@@ -107,7 +97,9 @@ class InventoryBuilder {
     if (isScalar(value) && typeof value.value === 'string') return [[value, null]];
     if (isMap(value)) return value.items.filter(isPair).map((p) => [p.key as Node, (p.value as Node | null) ?? null]);
     const example =
-      section === 'hosts' ? `${section}:\n    web1:\n    web2:\n  (each name is a key ending with ':', vars indented under it)` : `${section}:\n    webservers:\n    dbservers:`;
+      section === 'hosts'
+        ? `${section}:\n    web1:\n    web2:\n  (each name is a key ending with ':', vars indented under it)`
+        : `${section}:\n    webservers:\n    dbservers:`;
     throw new InputError(
       `'${section}' of group '${group}' must be a mapping of names, found ${describeNode(value)}`,
       posOf(this.src, value),
@@ -127,7 +119,8 @@ class InventoryBuilder {
       throw new InputError((e as Error).message, pos, 'a range looks like web[01:10] or db-[a:c] (end included)');
     }
     for (const name of names) if (!isValidHostName(name)) throw new InputError(`invalid host name '${name}'`, pos, HOST_NAME_HINT);
-    if (port !== undefined && (port < 1 || port > 65535)) throw new InputError(`port ${port} of host '${entry}' is out of range`, pos, 'use a port from 1 to 65535');
+    if (port !== undefined && (port < 1 || port > 65535))
+      throw new InputError(`port ${port} of host '${entry}' is out of range`, pos, 'use a port from 1 to 65535');
     const value = deref(src, valueNode);
     if (!isNullNode(value) && !isMap(value))
       throw new InputError(
@@ -159,7 +152,12 @@ class InventoryBuilder {
   private priority(group: Group, name: string, value: unknown, pos: SourcePos): boolean {
     if (name !== 'ansible_group_priority') return false;
     const n = typeof value === 'number' ? Math.trunc(value) : typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value) ? Number(value) : NaN;
-    if (!Number.isInteger(n)) throw new InputError(`ansible_group_priority must be an integer, found ${JSON.stringify(value)}`, pos, 'write e.g. ansible_group_priority: 10 (higher wins among groups of the same depth)');
+    if (!Number.isInteger(n))
+      throw new InputError(
+        `ansible_group_priority must be an integer, found ${JSON.stringify(value)}`,
+        pos,
+        'write e.g. ansible_group_priority: 10 (higher wins among groups of the same depth)',
+      );
     group.priority = n;
     return true;
   }
@@ -189,7 +187,7 @@ class InventoryBuilder {
   private addChild(parent: string, child: string, pos: SourcePos): void {
     if (child === 'all') throw new InputError(`'all' cannot be a child of group '${parent}'`, pos, 'every group is already inside all; remove this entry');
     if (child === parent) throw new InputError(`group '${parent}' cannot be a child of itself`, pos, 'remove this entry from children');
-    if (this.ancestors(parent).has(child) ) {
+    if (this.ancestors(parent).has(child)) {
       const cycle = this.pathDown(child, parent) ?? [child, parent];
       throw new InputError(
         `children form a cycle: ${[...cycle, child].join(' -> ')}`,
@@ -249,7 +247,14 @@ class InventoryBuilder {
 /** An INI inventory starts with a `[group]` line (as YAML that line alone would be a list). */
 function rejectIni(text: string, file: string): void {
   const first = text.split('\n').findIndex((l) => l.trim() !== '' && !/^\s*[#;]/.test(l));
-  if (first >= 0 && /^\s*\[[^\]]+\]\s*$/.test(text.split('\n')[first]) && text.split('\n').slice(first + 1).some((l) => l.trim()))
+  if (
+    first >= 0 &&
+    /^\s*\[[^\]]+\]\s*$/.test(text.split('\n')[first]) &&
+    text
+      .split('\n')
+      .slice(first + 1)
+      .some((l) => l.trim())
+  )
     throw new InputError(
       'this looks like an INI inventory; only the YAML format is supported',
       { file, line: first + 1, col: 1 },
@@ -277,7 +282,9 @@ function loadVarsDirs(inv: Inventory): void {
     }
     for (const [name, file] of varsDirEntries(dir))
       if (!entities.has(name))
-        inv.warnings.push(`${file}: no ${sub === 'group_vars' ? 'group' : 'host'} named '${name}' in ${inv.file}, so it is not used${((n) => (n ? ` (did you mean '${n}'?)` : ''))(closest(name, entities.keys()))}`);
+        inv.warnings.push(
+          `${file}: no ${sub === 'group_vars' ? 'group' : 'host'} named '${name}' in ${inv.file}, so it is not used${((n) => (n ? ` (did you mean '${n}'?)` : ''))(closest(name, entities.keys()))}`,
+        );
   }
 }
 

@@ -24,7 +24,11 @@ function host(inv: Inventory, name: string) {
   const h = inv.hosts.get(name);
   if (!h) {
     const names = [...inv.hosts.keys()];
-    throw new InputError(`unknown host '${name}'`, { file: inv.file }, `hosts in this inventory: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`);
+    throw new InputError(
+      `unknown host '${name}'`,
+      { file: inv.file },
+      `hosts in this inventory: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`,
+    );
   }
   return h;
 }
@@ -59,7 +63,11 @@ export function sortGroups(groups: Group[]): Group[] {
 export function hostVarLayers(inv: Inventory, name: string, extra?: VarLayer): NamedLayer[] {
   const h = host(inv, name);
   const all = inv.groups.get('all')!;
-  const groups = sortGroups(hostGroups(inv, name).filter((g) => g !== 'all').map((g) => inv.groups.get(g)!));
+  const groups = sortGroups(
+    hostGroups(inv, name)
+      .filter((g) => g !== 'all')
+      .map((g) => inv.groups.get(g)!),
+  );
   const layers: NamedLayer[] = [
     { label: `inventory vars of group 'all'`, layer: all.vars },
     ...groups.map((g) => ({ label: `inventory vars of group '${g.name}'`, layer: g.vars })),

@@ -21,8 +21,7 @@ export function isValidVarName(name: string): boolean {
   return VAR_NAME.test(name);
 }
 
-export const HOST_NAME_HINT =
-  "host names may use letters, digits, '.', '-' and '_' (or be an IPv6 address); put the address to connect to in ansible_host";
+export const HOST_NAME_HINT = "host names may use letters, digits, '.', '-' and '_' (or be an IPv6 address); put the address to connect to in ansible_host";
 export const GROUP_NAME_HINT =
   "group names may use letters, digits, '.', '-' and '_' (characters like ':', ',', '!', '&', '*', '[' mean something in host patterns)";
 export const VAR_NAME_HINT = "variable names are letters, digits and '_', not starting with a digit (templates refer to them by name)";

@@ -115,7 +115,10 @@ function compileMatcher(expr: string, pos: SourcePos): RegExp {
   try {
     if (expr[0] === '~') {
       // Python syntax for named groups, anchored at the start like re.match.
-      const src = expr.slice(1).replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+      const src = expr
+        .slice(1)
+        .replace(/\(\?P</g, '(?<')
+        .replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
       return new RegExp(`^(?:${src})`);
     }
     return globToRegExp(expr);
@@ -145,8 +148,7 @@ function matchOne(inv: Inventory, atom: Atom): string[] {
   const found = new Set<string>();
   for (const g of groups) for (const h of groupHosts(inv, g)) found.add(h);
   if (groups.length === 0 || expr[0] === '~' || /[.?*[]/.test(expr)) for (const h of inv.hosts.keys()) if (re.test(h)) found.add(h);
-  if (found.size === 0 && groups.length === 0)
-    throw new InputError(`could not match supplied host pattern '${pattern}'`, atom.pos, knownHint(inv));
+  if (found.size === 0 && groups.length === 0) throw new InputError(`could not match supplied host pattern '${pattern}'`, atom.pos, knownHint(inv));
   const hosts = [...found];
   if (!sub || hosts.length === 0) return hosts;
   if ('index' in sub) {
@@ -221,9 +223,11 @@ export function selectHosts(inv: Inventory, pattern: string, opts: SelectOptions
   const pos = opts.pos ?? { file: 'host pattern' };
   const parts = splitHostPattern(pattern, pos);
   if (parts.length === 0) throw new InputError('empty host pattern', pos, "use 'all' for every host");
-  for (const p of parts)
-    if (p.startsWith('@')) throw new InputError(`'${p}': @file is only read by --limit`, pos, `use --limit ${p}`);
-  let hosts = evaluate(inv, parts.map((text) => ({ text, pos })));
+  for (const p of parts) if (p.startsWith('@')) throw new InputError(`'${p}': @file is only read by --limit`, pos, `use --limit ${p}`);
+  let hosts = evaluate(
+    inv,
+    parts.map((text) => ({ text, pos })),
+  );
   if (opts.limit !== undefined) {
     const atoms = limitAtoms(opts.limit, opts.cwd ?? process.cwd());
     if (atoms.length === 0) throw new InputError('--limit is empty', { file: '--limit' }, 'give a pattern, e.g. --limit web1 or --limit @site.retry');

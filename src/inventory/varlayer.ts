@@ -37,7 +37,11 @@ export function readVarsMapping(
   const node = deref(src, mapNode);
   if (node == null || (isScalar(node) && node.value === null)) return;
   if (!isMap(node))
-    throw new InputError(`${what} must be a mapping of variable names to values, found ${describeNode(node)}`, posOf(src, node), 'write one "name: value" per line');
+    throw new InputError(
+      `${what} must be a mapping of variable names to values, found ${describeNode(node)}`,
+      posOf(src, node),
+      'write one "name: value" per line',
+    );
   // The whole mapping as JS (this applies YAML merge keys `<<` the standard way), then each key's position.
   const obj = toValue(src, node) as Record<string, unknown>;
   const keyPos = new Map<string, SourcePos>();
@@ -50,8 +54,7 @@ export function readVarsMapping(
     }
     keyPos.set(keyName(src, pair.key, 'a variable name'), posOf(src, pair.key as Node));
   }
-  for (const [name, value] of Object.entries(obj))
-    addVar(name, value, keyPos.get(name) ?? mergePos ?? posOf(src, node), valueMark(obj, name));
+  for (const [name, value] of Object.entries(obj)) addVar(name, value, keyPos.get(name) ?? mergePos ?? posOf(src, node), valueMark(obj, name));
 
   function addVar(name: string, value: unknown, pos: SourcePos, mark: ValueMark | undefined): void {
     if (!isValidVarName(name)) throw new InputError(`invalid variable name '${name}' in ${what}`, pos, VAR_NAME_HINT);

@@ -59,8 +59,17 @@ export function resolvePlaybook(nameOrPath: string, playbookDir: string): string
     const f = path.join(playbookDir, nameOrPath + ext);
     if (fs.existsSync(f)) return f;
   }
-  const known = fs.existsSync(playbookDir) ? fs.readdirSync(playbookDir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')) : [];
-  throw new InputError(`no playbook named '${nameOrPath}' in ${playbookDir}`, undefined, `${didYouMean(nameOrPath, known) || 'known playbooks: ' + known.join(', ')}`.trim());
+  const known = fs.existsSync(playbookDir)
+    ? fs
+        .readdirSync(playbookDir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => f.replace(/\.ya?ml$/, ''))
+    : [];
+  throw new InputError(
+    `no playbook named '${nameOrPath}' in ${playbookDir}`,
+    undefined,
+    `${didYouMean(nameOrPath, known) || 'known playbooks: ' + known.join(', ')}`.trim(),
+  );
 }
 
 export function loadPlaybook(file: string, registry: Record<string, TaskDef>): Playbook {
@@ -115,7 +124,12 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
     const handlerNames = new Set(handlers.flatMap((h) => [h.name, ...h.listen]));
     for (const t of tasks) {
       for (const n of t.notify) {
-        if (!handlerNames.has(n)) throw new InputError(`task '${t.name}' notifies '${n}', which is not a handler of this play`, t.pos, didYouMean(n, handlerNames) || `handlers: ${[...handlerNames].join(', ') || '(none)'}`);
+        if (!handlerNames.has(n))
+          throw new InputError(
+            `task '${t.name}' notifies '${n}', which is not a handler of this play`,
+            t.pos,
+            didYouMean(n, handlerNames) || `handlers: ${[...handlerNames].join(', ') || '(none)'}`,
+          );
       }
     }
     const varsSpec = play.vars_spec === undefined ? new Map<string, VarSpec>() : loadVarsSpec(resolveSpecFile(file, play.vars_spec, at(['vars_spec'])));
@@ -144,14 +158,25 @@ function taskList(
     if (moduleKeys.length === 0) throw new InputError('task has no action: add one task module key', p(), `modules: ${Object.keys(registry).join(', ')}`);
     if (moduleKeys.length > 1) {
       const unknown = moduleKeys.find((k) => !registry[k]);
-      if (unknown) throw new InputError(`unknown task key or module '${unknown}'`, p([unknown]), didYouMean(unknown, [...TASK_KEYS, ...Object.keys(registry)]) || `task keys: ${TASK_KEYS.join(', ')}`);
+      if (unknown)
+        throw new InputError(
+          `unknown task key or module '${unknown}'`,
+          p([unknown]),
+          didYouMean(unknown, [...TASK_KEYS, ...Object.keys(registry)]) || `task keys: ${TASK_KEYS.join(', ')}`,
+        );
       throw new InputError(`a task has one module, found: ${moduleKeys.join(', ')}`, p([moduleKeys[1]]));
     }
     const module = moduleKeys[0];
     const def = registry[module];
-    if (!def) throw new InputError(`unknown task module '${module}'`, p([module]), didYouMean(module, Object.keys(registry)) || `modules: ${Object.keys(registry).join(', ')}`);
+    if (!def)
+      throw new InputError(
+        `unknown task module '${module}'`,
+        p([module]),
+        didYouMean(module, Object.keys(registry)) || `modules: ${Object.keys(registry).join(', ')}`,
+      );
     const rawParams = entry[module] ?? {};
-    if (typeof rawParams !== 'object' || Array.isArray(rawParams)) throw new InputError(`parameters of '${module}' must be a mapping`, p([module]), `write it as\n    ${module}:\n      key: value`);
+    if (typeof rawParams !== 'object' || Array.isArray(rawParams))
+      throw new InputError(`parameters of '${module}' must be a mapping`, p([module]), `write it as\n    ${module}:\n      key: value`);
     const params = rawParams as Record<string, unknown>;
     const paramPos: Record<string, SourcePos> = {};
     for (const k of Object.keys(params)) paramPos[k] = p([module, k]);

@@ -25,7 +25,10 @@ export interface ParamProblem {
 }
 
 function pathOf(e: ErrorObject): (string | number)[] {
-  const parts = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (e.keyword === 'additionalProperties') parts.push((e.params as { additionalProperty: string }).additionalProperty);
   if (e.keyword === 'required') parts.push((e.params as { missingProperty: string }).missingProperty);
   return parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
@@ -44,7 +47,8 @@ function describe(e: ErrorObject, task: TaskDef): string {
     case 'enum':
       return `${e.instancePath.slice(1).replace(/\//g, '.') || 'value'} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'type':
-      if ((e.params as { type: string }).type === 'boolean') return `${e.instancePath.slice(1).replace(/\//g, '.') || 'value'} must be a boolean (true/false, yes/no, on/off, 1/0)`;
+      if ((e.params as { type: string }).type === 'boolean')
+        return `${e.instancePath.slice(1).replace(/\//g, '.') || 'value'} must be a boolean (true/false, yes/no, on/off, 1/0)`;
       return `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') + ' ' : ''}${e.message ?? 'is invalid'}`;
     default:
       return `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') + ' ' : ''}${e.message ?? 'is invalid'}`;
@@ -79,7 +83,11 @@ function ordered(errors: ErrorObject[], task: TaskDef): ErrorObject[] {
   const props = Object.keys(((task.schema as { properties?: object }).properties ?? {}) as object);
   const unknown = errors.filter((e) => e.keyword === 'additionalProperties');
   const meant = new Set(unknown.map((e) => `${e.instancePath}/${closest((e.params as { additionalProperty: string }).additionalProperty, props) ?? ''}`));
-  const rest = errors.filter((e) => e.keyword !== 'additionalProperties' && !(e.keyword === 'required' && meant.has(`${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`)));
+  const rest = errors.filter(
+    (e) =>
+      e.keyword !== 'additionalProperties' &&
+      !(e.keyword === 'required' && meant.has(`${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`)),
+  );
   return [...unknown, ...rest];
 }
 

@@ -18,7 +18,10 @@ export function playbookTags(playbook: Playbook): string[] {
 export function checkTags(playbook: Playbook, file: string, filter: { tags: string[]; skipTags: string[] }): void {
   const known = playbookTags(playbook);
   const all = new Set([...known, ...SPECIAL_TAGS]);
-  for (const [flag, list] of [['--tags', filter.tags], ['--skip-tags', filter.skipTags]] as const) {
+  for (const [flag, list] of [
+    ['--tags', filter.tags],
+    ['--skip-tags', filter.skipTags],
+  ] as const) {
     for (const tag of list) {
       if (all.has(tag)) continue;
       const near = closest(tag, known);

@@ -31,14 +31,19 @@ const TYPES = ['str', 'bool', 'int', 'list', 'dict'];
 export function loadVarsSpec(file: string): Map<string, VarSpec> {
   const src = readYamlFile(file, 'vars spec');
   const root = src.value;
-  if (!root || typeof root !== 'object' || Array.isArray(root)) throw new InputError('a vars spec is a mapping of variable name: { type, format, choices, description }', src.pos([]));
+  if (!root || typeof root !== 'object' || Array.isArray(root))
+    throw new InputError('a vars spec is a mapping of variable name: { type, format, choices, description }', src.pos([]));
   const out = new Map<string, VarSpec>();
   for (const [name, raw] of Object.entries(root as Record<string, unknown>)) {
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(`the spec of '${name}' must be a mapping`, src.pos([name]));
     const spec = raw as Record<string, unknown>;
-    for (const k of Object.keys(spec)) if (!KEYS.includes(k)) throw new InputError(`unknown key '${k}' in the spec of '${name}'`, src.pos([name, k]), didYouMean(k, KEYS) || `keys: ${KEYS.join(', ')}`);
-    if (spec.type !== undefined && !TYPES.includes(spec.type as string)) throw new InputError(`type of '${name}' must be one of ${TYPES.join(', ')}`, src.pos([name, 'type']));
-    if (spec.format !== undefined && !Object.hasOwn(FORMATS, spec.format as string)) throw new InputError(`unknown format '${spec.format}' for '${name}'`, src.pos([name, 'format']), `formats: ${Object.keys(FORMATS).join(', ')}`);
+    for (const k of Object.keys(spec))
+      if (!KEYS.includes(k))
+        throw new InputError(`unknown key '${k}' in the spec of '${name}'`, src.pos([name, k]), didYouMean(k, KEYS) || `keys: ${KEYS.join(', ')}`);
+    if (spec.type !== undefined && !TYPES.includes(spec.type as string))
+      throw new InputError(`type of '${name}' must be one of ${TYPES.join(', ')}`, src.pos([name, 'type']));
+    if (spec.format !== undefined && !Object.hasOwn(FORMATS, spec.format as string))
+      throw new InputError(`unknown format '${spec.format}' for '${name}'`, src.pos([name, 'format']), `formats: ${Object.keys(FORMATS).join(', ')}`);
     if (spec.choices !== undefined && !Array.isArray(spec.choices)) throw new InputError(`choices of '${name}' must be a list`, src.pos([name, 'choices']));
     out.set(name, { ...(spec as Omit<VarSpec, 'pos'>), pos: src.pos([name]) });
   }
@@ -71,7 +76,8 @@ function typeProblem(type: VarSpec['type'], v: unknown): string | null {
 export function checkVar(name: string, spec: VarSpec, v: unknown): string | null {
   const want = typeProblem(spec.type, v);
   if (want) return `${name} must be ${want}, got ${JSON.stringify(v)}`;
-  if (spec.choices && !spec.choices.some((c) => c === v)) return `${name} must be one of ${spec.choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(v)}`;
+  if (spec.choices && !spec.choices.some((c) => c === v))
+    return `${name} must be one of ${spec.choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(v)}`;
   if (spec.format) {
     const f = FORMATS[spec.format];
     if (!f.re.test(String(v))) return `${name} is not an nginx ${spec.format === 'nginx_time' ? 'time' : 'size'}: ${JSON.stringify(v)} (e.g. ${f.example})`;

@@ -215,12 +215,18 @@ class HostRunner {
           // Later tasks may read what this one changed: their probes are read again.
           for (const q of [...this.queue, ...list]) if (!q.done) q.fresh = false;
         }
-        this.record(this.result(run, p, out.changed ? 'changed' : 'ok', t0, { msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined), diffs: out.changed ? diffs : undefined, steps }));
+        this.record(
+          this.result(run, p, out.changed ? 'changed' : 'ok', t0, {
+            msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined),
+            diffs: out.changed ? diffs : undefined,
+            steps,
+          }),
+        );
       } catch (e) {
         if (e instanceof UnreachableError) throw e;
         const err = e as TaskError;
         if (err.rolledBack) this.rolledBack(err.rolledBack, run);
-        const msg = err.detail ? `${err.message}\n${err.detail}` : err.message ?? String(e);
+        const msg = err.detail ? `${err.message}\n${err.detail}` : (err.message ?? String(e));
         this.record(this.result(run, p, 'failed', t0, { msg, ignored: p.entry.ignoreErrors }));
         if (!p.entry.ignoreErrors) return false;
       }

@@ -128,7 +128,11 @@ function checkPlayVars(play: Play, host: string, lazy: LazyVars, sources: Record
     const problem = checkVar(name, spec, v);
     if (!problem) continue;
     const from = provenance(new Set([name, ...used]), sources);
-    throw new InputError(`play '${play.name}' on ${host}: ${input.secrets.mask(problem)}${from ? ` (${from})` : ''}`, sources[name] ?? spec.pos, spec.description ? `${name}: ${spec.description}` : 'fix the value (or the variable it comes from)');
+    throw new InputError(
+      `play '${play.name}' on ${host}: ${input.secrets.mask(problem)}${from ? ` (${from})` : ''}`,
+      sources[name] ?? spec.pos,
+      spec.description ? `${name}: ${spec.description}` : 'fix the value (or the variable it comes from)',
+    );
   }
 }
 
@@ -180,7 +184,11 @@ function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Reco
     const key = String(p.path[0] ?? '');
     const where = t.paramPos[key] ?? t.pos;
     const from = provenance(usedBy[key] ?? used, sources);
-    throw new InputError(`task '${t.name}' on ${host}: ${input.secrets.mask(p.message)}${from ? ` (${from})` : ''}`, where, 'fix the value (or the variable it comes from)');
+    throw new InputError(
+      `task '${t.name}' on ${host}: ${input.secrets.mask(p.message)}${from ? ` (${from})` : ''}`,
+      where,
+      'fix the value (or the variable it comes from)',
+    );
   }
 }
 

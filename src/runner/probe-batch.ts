@@ -173,11 +173,7 @@ export function parseProbeOutput(out: string, probes: readonly Probe[], marker?:
  * Answer all probes with one exec round trip (none at all for an empty list).
  * timeoutMs bounds the whole batch (a hung probe command would otherwise hang the host).
  */
-export async function runProbes(
-  conn: Connection,
-  probes: readonly Probe[],
-  opts: { timeoutMs?: number } = {},
-): Promise<ProbeResult[]> {
+export async function runProbes(conn: Connection, probes: readonly Probe[], opts: { timeoutMs?: number } = {}): Promise<ProbeResult[]> {
   if (probes.length === 0) return [];
   const { script, marker } = buildProbeScript(probes);
   const res = await runScript(conn, script, opts);

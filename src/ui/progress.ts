@@ -32,7 +32,9 @@ export function resultLine(r: TaskResult, c: ChalkInstance): string {
     case 'skipped':
       return `${c.cyan('skipping')}: [${r.host}] ${r.task}${tag}${msg}`;
     case 'failed':
-      return r.ignored ? `${c.red('failed')}: [${r.host}] ${r.task}${tag} ...ignoring${msg}` : `${c.red('fatal')}: [${r.host}] ${r.task}${tag}: ${c.red(r.msg?.split('\n')[0] ?? 'failed')}`;
+      return r.ignored
+        ? `${c.red('failed')}: [${r.host}] ${r.task}${tag} ...ignoring${msg}`
+        : `${c.red('fatal')}: [${r.host}] ${r.task}${tag}: ${c.red(r.msg?.split('\n')[0] ?? 'failed')}`;
   }
 }
 
@@ -43,7 +45,11 @@ function hostSummary(r: HostReport, c: ChalkInstance): string {
   return r.error ? `${s} ${c.red('error')}` : s;
 }
 
-export async function runWithProgress(hosts: string[], run: (host: string, events: RunEvents) => Promise<HostReport>, opts: ProgressOptions): Promise<HostReport[]> {
+export async function runWithProgress(
+  hosts: string[],
+  run: (host: string, events: RunEvents) => Promise<HostReport>,
+  opts: ProgressOptions,
+): Promise<HostReport[]> {
   const reports = new Map<string, HostReport>();
   const c = opts.chalk;
   const list = new Listr(

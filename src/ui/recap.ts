@@ -22,7 +22,9 @@ export function recapLines(reports: HostReport[], c: ChalkInstance): string[] {
         field('skipped', k.skipped, c.cyan),
         field('rescued', 0, c.magenta),
         field('ignored', k.ignored, c.magenta),
-      ].join(' ').trimEnd(),
+      ]
+        .join(' ')
+        .trimEnd(),
     );
   }
   return lines;

@@ -16,7 +16,13 @@ export function detailLines(reports: HostReport[], opts: { diff: boolean; check:
       const showDiff = opts.diff && t.diffs?.length;
       if (t.status === 'failed' || (t.status === 'changed' && (showDiff || opts.check))) {
         out.push(resultLine(t, c));
-        if (t.status === 'failed' && t.msg?.includes('\n')) out.push(...t.msg.split('\n').slice(1).map((l) => '    ' + l));
+        if (t.status === 'failed' && t.msg?.includes('\n'))
+          out.push(
+            ...t.msg
+              .split('\n')
+              .slice(1)
+              .map((l) => '    ' + l),
+          );
       }
       if (showDiff) for (const d of t.diffs!) out.push(colorDiff(unifiedDiff(d), c));
     }

@@ -100,7 +100,9 @@ export async function writeFileAtomic(conn: Connection, want: DesiredFile, opts:
   if (opts.validate) {
     // Ansible semantics: %s is the candidate file; the command runs before the file takes effect.
     const [before, ...rest] = opts.validate.split('%s');
-    lines.push(`if ! out=$(${before}"$tmp"${rest.join('"$tmp"')} 2>&1); then echo "$out" >&2; echo "validation failed: ${opts.validate.replace(/["`$\\]/g, '')}" >&2; exit 3; fi`);
+    lines.push(
+      `if ! out=$(${before}"$tmp"${rest.join('"$tmp"')} 2>&1); then echo "$out" >&2; echo "validation failed: ${opts.validate.replace(/["`$\\]/g, '')}" >&2; exit 3; fi`,
+    );
   }
   if (backupPath) lines.push(sh`if [ -e ${p} ]; then cp -p -- ${p} ${backupPath}; fi`);
   lines.push(sh`mv -f -- "$tmp" ${p}`, 'trap - EXIT');

@@ -70,7 +70,8 @@ export function describeApiError(endpoint: string, a: ApiAnswer): string {
   const err = (a.body as { error?: { code?: string; message?: string; info?: { reason?: string } } } | null)?.error;
   if (err?.code === 'AUTHENTICATION_FAILED') return `the Misskey token was rejected (${endpoint}: AUTHENTICATION_FAILED): check misskey_token`;
   if (err?.code === 'CREDENTIAL_REQUIRED') return `the Misskey API wants a token (${endpoint}: CREDENTIAL_REQUIRED)`;
-  if (err?.code === 'ACCESS_DENIED') return `the token's user may not do this (${endpoint}: ACCESS_DENIED${err.info?.reason ? `: ${err.info.reason}` : ''}): use an admin's token`;
+  if (err?.code === 'ACCESS_DENIED')
+    return `the token's user may not do this (${endpoint}: ACCESS_DENIED${err.info?.reason ? `: ${err.info.reason}` : ''}): use an admin's token`;
   if (a.status === 404) return `the Misskey API has no ${endpoint} (HTTP 404): is misskey_version right?`;
   return `Misskey API ${endpoint} answered HTTP ${a.status}${err?.code ? ` ${err.code}` : ''}${err?.message ? `: ${err.message}` : ''}`;
 }

@@ -102,7 +102,10 @@ export function desiredDrive(p: DriveParams): DriveSettings {
  * Refuse to move a baseUrl (or a storage target) that is already set to something else: those URLs
  * are federated and cannot be taken back. Returns the reason, or null when the change is safe.
  */
-export function baseUrlConflict(current: { baseUrl?: string | null; bucket?: string | null; endpoint?: string | null; enabled: boolean }, want: DriveSettings): string | null {
+export function baseUrlConflict(
+  current: { baseUrl?: string | null; bucket?: string | null; endpoint?: string | null; enabled: boolean },
+  want: DriveSettings,
+): string | null {
   if (current.baseUrl && current.baseUrl !== want.baseUrl) {
     return `the drive baseUrl is already ${current.baseUrl}; changing it to ${want.baseUrl} breaks the URLs of files uploaded so far, which other servers have federated`;
   }

@@ -67,7 +67,13 @@ export function sandboxScript(files: [string, PlannedWrite][]): string {
     if (w.link !== undefined) lines.push(sh`ln -s ${w.link} ${path}`);
     else {
       const tag = `MSKPLAY_CANDIDATE_${i}_EOF`;
-      lines.push(`base64 -d > ${sh`${path}`} <<'${tag}'`, Buffer.from(w.content ?? '').toString('base64').replace(/(.{76})/g, '$1\n'), tag);
+      lines.push(
+        `base64 -d > ${sh`${path}`} <<'${tag}'`,
+        Buffer.from(w.content ?? '')
+          .toString('base64')
+          .replace(/(.{76})/g, '$1\n'),
+        tag,
+      );
     }
   });
   const certs = certificatePaths(files);
@@ -88,7 +94,10 @@ export function sandboxScript(files: [string, PlannedWrite][]): string {
 
 /** nginx's own error lines, and the file:line it names first (e.g. /etc/nginx/conf.d/x.conf:3). */
 export function nginxErrors(stderr: string): { lines: string[]; where?: string } {
-  const all = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const all = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const lines = all.filter((l) => /\[(emerg|alert|crit|error)\]|test failed/i.test(l));
   const where = /\bin (\/\S+:\d+)/.exec(lines.join('\n'))?.[1];
   return { lines: lines.length ? lines : all.slice(-5), where };

@@ -20,7 +20,11 @@ export function bucketUri(bucket: string): string {
 
 export function infoCommand(config: string, bucket: string): string {
   // A missing s3cmd or config is a normal state before the first run: report it by exit code.
-  return `if ! command -v s3cmd >/dev/null 2>&1; then exit ${S3CMD_MISSING}; fi; ` + sh`if [ ! -r ${config} ]; then echo "no s3cmd config at ${config}" >&2; exit ${S3_CONFIG_ERROR}; fi; ` + s3cmd(config, sh`info ${bucketUri(bucket)}`);
+  return (
+    `if ! command -v s3cmd >/dev/null 2>&1; then exit ${S3CMD_MISSING}; fi; ` +
+    sh`if [ ! -r ${config} ]; then echo "no s3cmd config at ${config}" >&2; exit ${S3_CONFIG_ERROR}; fi; ` +
+    s3cmd(config, sh`info ${bucketUri(bucket)}`)
+  );
 }
 
 /** The policy text printed by `s3cmd info` ("none" when the bucket has none). */
@@ -48,7 +52,12 @@ export function canonicalPolicy(value: unknown): unknown {
     if ((key === 'Action' || key === 'Resource' || key === 'AWS' || key === 'NotAction' || key === 'NotResource') && typeof v === 'string') return [v];
     if (Array.isArray(v)) {
       const items = v.map((x) => norm(x));
-      return key === 'Statement' ? items : items.map((x) => JSON.stringify(x)).sort().map((x) => JSON.parse(x));
+      return key === 'Statement'
+        ? items
+        : items
+            .map((x) => JSON.stringify(x))
+            .sort()
+            .map((x) => JSON.parse(x));
     }
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};

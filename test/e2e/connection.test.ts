@@ -198,7 +198,7 @@ describe('e2e: connection over a real sshd', function () {
   it('runs commands: exit code, stdout, stderr, quoting across the wire', async () => {
     await withConn(spec(), async (c) => {
       assert.deepEqual(await c.exec('echo out; echo err >&2; exit 3'), { code: 3, stdout: 'out\n', stderr: 'err\n' });
-      const nasty = "it's $(not run) `nor this` \"q\" \\ * ~ ✓\nline2";
+      const nasty = 'it\'s $(not run) `nor this` "q" \\ * ~ ✓\nline2';
       assert.equal((await c.exec(sh`printf %s ${nasty}`)).stdout, nasty);
       assert.equal((await c.exec('printf %s "$0"')).stdout, '/bin/sh', 'runs under /bin/sh -c');
       assert.equal((await c.exec('id -un')).stdout, `${SUDO_USER}\n`);
@@ -256,7 +256,10 @@ describe('e2e: connection over a real sshd', function () {
       assert.deepEqual(missing, { kind: 'file', exists: false });
       const [echoed, ...argv] = (cmd as CmdState).stdout.split('\n');
       assert.equal(echoed, secret);
-      assert.ok(argv.some((l) => l.includes('eval "$s"')), 'the dump saw the remote probe shell');
+      assert.ok(
+        argv.some((l) => l.includes('eval "$s"')),
+        'the dump saw the remote probe shell',
+      );
       const b64 = Buffer.from(secret).toString('base64');
       for (const l of argv) assert.ok(!l.includes(secret) && !l.includes(b64), `secret in argv: ${l.slice(0, 60)}`);
     });
@@ -333,11 +336,17 @@ describe('e2e: connection over a real sshd', function () {
 
     it('strict: accepts hashed entries (ssh-keyscan -H) and a host known only by its RSA key', async () => {
       const hashed = f('kh_hashed');
-      fs.writeFileSync(hashed, execFileSync('ssh-keyscan', ['-H', '-p', String(port), '-t', 'ed25519', '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+      fs.writeFileSync(
+        hashed,
+        execFileSync('ssh-keyscan', ['-H', '-p', String(port), '-t', 'ed25519', '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      );
       assert.match(fs.readFileSync(hashed, 'utf8'), /^\|1\|/);
       await withConn(spec({ kh: hashed }), async (c) => assert.equal((await c.exec('echo h')).stdout, 'h\n'));
       const rsa = f('kh_rsa');
-      fs.writeFileSync(rsa, execFileSync('ssh-keyscan', ['-p', String(port), '-t', 'rsa', '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+      fs.writeFileSync(
+        rsa,
+        execFileSync('ssh-keyscan', ['-p', String(port), '-t', 'rsa', '127.0.0.1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      );
       await withConn(spec({ kh: rsa }), async (c) => assert.equal((await c.exec('echo r')).stdout, 'r\n'));
     });
 

@@ -31,7 +31,11 @@ describe('storage + proxy plays on 3 world hosts', function () {
     // Each bucket exists with an object before the play, private (as a new Vultr bucket is).
     for (const h of hosts) {
       const cfg = `[default]\naccess_key = ${WORLD.s3.accessKey}\nsecret_key = ${WORLD.s3.secretKey}\nhost_base = ${WORLD.s3.endpoint}\nhost_bucket = %(bucket)s.${WORLD.s3.endpoint}\nuse_https = True\n`;
-      await sb.world.hostExecOk(h.name, `umask 077; cat > /root/pre.s3cfg; echo probe > /tmp/probe.txt; s3cmd -c /root/pre.s3cfg mb s3://mss-${h.name}-drive && s3cmd -c /root/pre.s3cfg put /tmp/probe.txt s3://mss-${h.name}-drive/misskey/probe.txt && s3cmd -c /root/pre.s3cfg put /tmp/probe.txt s3://mss-${h.name}-drive/storage/probe.txt; rc=$?; rm -f /root/pre.s3cfg /tmp/probe.txt; exit $rc`, { input: cfg });
+      await sb.world.hostExecOk(
+        h.name,
+        `umask 077; cat > /root/pre.s3cfg; echo probe > /tmp/probe.txt; s3cmd -c /root/pre.s3cfg mb s3://mss-${h.name}-drive && s3cmd -c /root/pre.s3cfg put /tmp/probe.txt s3://mss-${h.name}-drive/misskey/probe.txt && s3cmd -c /root/pre.s3cfg put /tmp/probe.txt s3://mss-${h.name}-drive/storage/probe.txt; rc=$?; rm -f /root/pre.s3cfg /tmp/probe.txt; exit $rc`,
+        { input: cfg },
+      );
     }
   });
 
@@ -55,12 +59,18 @@ describe('storage + proxy plays on 3 world hosts', function () {
     fs.writeFileSync(root, await pebbleIssuingRoot(sb.services.pebble));
     const h4 = hosts[0];
     await sb.world.hostExecOk(h4.name, 'cat > /tmp/pebble-root.pem', { input: fs.readFileSync(root, 'utf8') });
-    const served = await sb.world.hostExec(h4.name, `curl -sS -o /dev/null -w '%{http_code}' --cacert /tmp/pebble-root.pem https://s3.${h4.domain}/misskey/probe.txt; rm -f /tmp/pebble-root.pem`);
+    const served = await sb.world.hostExec(
+      h4.name,
+      `curl -sS -o /dev/null -w '%{http_code}' --cacert /tmp/pebble-root.pem https://s3.${h4.domain}/misskey/probe.txt; rm -f /tmp/pebble-root.pem`,
+    );
     assert.equal(served.stdout, '200', served.stderr);
     // Layout B: the admin's own lines are all still there, the managed block inside the 443 server.
     const vhost = await sh('h6', 'cat /etc/nginx/sites-available/misskey.conf');
     assert.match(vhost, /# Misskey \(written by the admin, not by mskplay\)/);
-    assert.match(vhost, /client_max_body_size 80m;\n\n    location \/ \{\n        proxy_pass http:\/\/127.0.0.1:3000;[\s\S]*# BEGIN mskplay s3-proxy[\s\S]*location \/storage\/ \{[\s\S]*# END mskplay s3-proxy\n\}\n$/);
+    assert.match(
+      vhost,
+      /client_max_body_size 80m;\n\n    location \/ \{\n        proxy_pass http:\/\/127.0.0.1:3000;[\s\S]*# BEGIN mskplay s3-proxy[\s\S]*location \/storage\/ \{[\s\S]*# END mskplay s3-proxy\n\}\n$/,
+    );
   });
 
   it('a second run changes nothing, and --check then reports no drift (exit 0)', async () => {
@@ -108,7 +118,9 @@ describe('storage + proxy plays on 3 world hosts', function () {
       assert.equal(r.code, 2, r.all);
       assert.match(r.all, /nginx -t failed at \S+; restored 1 file\(s\)/);
       assert.equal(recap(r.stdout, 'h4').changed, 0, 'a rolled-back change is not a change');
-      const vhost = (JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h4.tasks as { task: string; status: string; rolledBack: boolean }[]).find((t) => t.task === 'Proxy vhost (layout A)')!;
+      const vhost = (JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h4.tasks as { task: string; status: string; rolledBack: boolean }[]).find(
+        (t) => t.task === 'Proxy vhost (layout A)',
+      )!;
       assert.deepEqual([vhost.status, vhost.rolledBack], ['ok', true]);
       const get = await sh('h4', `curl -sk -o /dev/null -w '%{http_code}' --resolve s3.h4.test:443:127.0.0.1 https://s3.h4.test/misskey/probe.txt`);
       assert.equal(get, '200', 'nginx keeps serving the old config');
@@ -161,12 +173,24 @@ describe('storage + proxy plays on 3 world hosts', function () {
     assert.match(c.stdout, /Bucket exists: would run: s3cmd --config=\/root\/.s3cfg --no-progress mb s3:\/\/mss-h5-drive$/m);
     assert.match(c.stdout, /Certificate for the proxy name: would run: certbot certonly --nginx -d s3.h5.test /m);
     const tasks = JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string; commands: string[] }[];
-    assert.match(tasks.find((t) => t.task === 'Bucket policy is public-read for objects')!.commands[0], /setpolicy "\$f" s3:\/\/mss-h5-drive <<stdin \(\d+ bytes\)$/);
+    assert.match(
+      tasks.find((t) => t.task === 'Bucket policy is public-read for objects')!.commands[0],
+      /setpolicy "\$f" s3:\/\/mss-h5-drive <<stdin \(\d+ bytes\)$/,
+    );
     const changed = tasks.filter((t) => t.status === 'changed').map((t) => t.task);
-    for (const t of ['s3cmd config (keys, endpoint, HTTPS)', 'Cache directory owned by the nginx worker user', 'Certificate for the proxy name', 'Proxy vhost (layout A)', 'Enable the proxy vhost (layout A, sites-enabled)', 'nginx restarts by itself (drop-in)']) {
+    for (const t of [
+      's3cmd config (keys, endpoint, HTTPS)',
+      'Cache directory owned by the nginx worker user',
+      'Certificate for the proxy name',
+      'Proxy vhost (layout A)',
+      'Enable the proxy vhost (layout A, sites-enabled)',
+      'nginx restarts by itself (drop-in)',
+    ]) {
       assert.ok(changed.includes(t), `${t} in ${changed.join(' | ')}`);
     }
-    const validate = (JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string; msg: string }[]).find((t) => t.task.startsWith('nginx -t'))!;
+    const validate = (JSON.parse(fs.readFileSync(json, 'utf8')).hosts.h5.tasks as { task: string; status: string; msg: string }[]).find((t) =>
+      t.task.startsWith('nginx -t'),
+    )!;
     assert.equal(validate.status, 'ok', validate.msg);
     assert.match(validate.msg, /nginx -t passes on the candidate config \(2 file\(s\), tested in a throwaway mount namespace\)/);
     assert.equal(await digest(sb.world, 'h5', paths), before);

@@ -28,7 +28,10 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
   const meta = async (h: string) => JSON.parse(await sh(h, `cat ${MISSKEY_PATHS.stateFile}`)).meta as Record<string, unknown>;
   const mainPid = (h: string) => sh(h, 'systemctl show -p MainPID --value misskey').then((s) => s.trim());
   const api = (h: string, endpoint: string, body: object) =>
-    sh(h, `curl -s -X POST -H 'Content-Type: application/json' --data-binary @- -w ' %{http_code}' http://127.0.0.1:3000/api/${endpoint} <<'EOF'\n${JSON.stringify(body)}\nEOF`);
+    sh(
+      h,
+      `curl -s -X POST -H 'Content-Type: application/json' --data-binary @- -w ' %{http_code}' http://127.0.0.1:3000/api/${endpoint} <<'EOF'\n${JSON.stringify(body)}\nEOF`,
+    );
 
   before(async function () {
     this.timeout(1_200_000);
@@ -70,9 +73,15 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     assert.equal(await mainPid('h8'), pids.h8, 'v11 not restarted');
     assert.equal(await mainPid('h9'), pids.h9, 'v12 not restarted');
     const m8 = await meta('h8');
-    assert.deepEqual([m8.useObjectStorage, m8.objectStorageBaseUrl, m8.objectStoragePrefix, m8.objectStorageBucket], [true, 'https://h8.test', 'storage', 'mss-h8-drive']);
+    assert.deepEqual(
+      [m8.useObjectStorage, m8.objectStorageBaseUrl, m8.objectStoragePrefix, m8.objectStorageBucket],
+      [true, 'https://h8.test', 'storage', 'mss-h8-drive'],
+    );
     const m9 = await meta('h9');
-    assert.deepEqual([m9.useObjectStorage, m9.objectStorageBaseUrl, m9.objectStoragePrefix, m9.objectStorageEndpoint, m9.objectStorageSecretKey], [true, 'https://s3.h9.test', 'misskey', WORLD.s3.endpoint, WORLD.s3.secretKey]);
+    assert.deepEqual(
+      [m9.useObjectStorage, m9.objectStorageBaseUrl, m9.objectStoragePrefix, m9.objectStorageEndpoint, m9.objectStorageSecretKey],
+      [true, 'https://s3.h9.test', 'misskey', WORLD.s3.endpoint, WORLD.s3.secretKey],
+    );
     assert.ok(!r.all.includes(WORLD.s3.secretKey) && !r.all.includes(TOKENS.admin), 'no secret in the output');
 
     const again = await site([]);
@@ -87,8 +96,14 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     const removed = parts.filter((p) => p.removed).map((p) => p.value);
     assert.deepEqual(removed, ["  storage: 'fs'\n"], 'only the old drive entry went (it is kept as comments)');
     assert.match(now, /\n# mskplay: the drive settings before.*\n#drive:\n#  storage: 'fs'\n# mskplay: managed drive settings.*\ndrive:\n  storage: 'minio'\n/);
-    const added = parts.filter((p) => p.added).map((p) => p.value).join('');
-    assert.ok(added.split('\n').every((l) => l === '' || l.startsWith('#') || l.startsWith('  ') || l === 'drive:'), 'nothing added outside the drive block');
+    const added = parts
+      .filter((p) => p.added)
+      .map((p) => p.value)
+      .join('');
+    assert.ok(
+      added.split('\n').every((l) => l === '' || l.startsWith('#') || l.startsWith('  ') || l === 'drive:'),
+      'nothing added outside the drive block',
+    );
     assert.equal((await sh('h7', `stat -c '%U:%G %a' ${MISSKEY_PATHS.defaultYml}`)).trim(), 'misskey:misskey 644');
     const backup = (await sh('h7', `ls ${MISSKEY_PATHS.defaultYml}.*~`)).trim().split('\n');
     assert.equal(backup.length, 1);
@@ -117,7 +132,11 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     assert.match(r.stdout, /^\+\s+"Action": "s3:GetObject",$/m);
     assert.match(r.stdout, /^-objectStorageUseProxy: false$/m);
     assert.ok(!r.all.includes(WORLD.s3.secretKey), 'the secret is masked in the default.yml diff');
-    assert.deepEqual(await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin']))), before, 'check changed nothing');
+    assert.deepEqual(
+      await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin']))),
+      before,
+      'check changed nothing',
+    );
 
     // --limit repairs one host only.
     const others = await Promise.all(['h8', 'h9'].map((h) => digest(sb.world, h, ['/etc', '/home/misskey', '/var/lib/misskey-standin'])));
@@ -154,7 +173,8 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     const r = await site(['--diff', '-vv']);
     assert.equal(r.code, 0, r.all);
     for (const text of [c.all, r.all, fs.readFileSync(json, 'utf8')]) {
-      for (const v of [OLD_SK, OLD_AK, WORLD.s3.secretKey, WORLD.s3.accessKey, TOKENS.admin]) assert.ok(!text.includes(v), `a secret leaked: ${v.slice(0, 4)}...`);
+      for (const v of [OLD_SK, OLD_AK, WORLD.s3.secretKey, WORLD.s3.accessKey, TOKENS.admin])
+        assert.ok(!text.includes(v), `a secret leaked: ${v.slice(0, 4)}...`);
     }
     const after = await site(['--check']);
     assert.equal(after.code, 0, after.all);
@@ -179,7 +199,9 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
 
   it('a host that is down shows as unreachable while the others finish', async () => {
     const dead = { name: 'h12', ip: '10.231.0.22', domain: 'h12.test' } as HostInfo;
-    const vars = Object.fromEntries([...hosts, dead].map((h) => [h.name, siteVars(h, sb, ROLES[h.name as keyof typeof ROLES] ?? { layout: 'subdomain', misskey: 'v12' })]));
+    const vars = Object.fromEntries(
+      [...hosts, dead].map((h) => [h.name, siteVars(h, sb, ROLES[h.name as keyof typeof ROLES] ?? { layout: 'subdomain', misskey: 'v12' })]),
+    );
     const withDead = sb.world.writeInventory(inventoryPath('site-dead.yml'), [...hosts, dead], { ansible_timeout: 3 }, vars);
     const r = await play(['site', '-i', withDead, '--limit', 'h12:h9'], { env, timeoutMs: 300_000 });
     assert.equal(r.code, 4, r.all);

@@ -23,9 +23,24 @@ function ssh(world: World, ip: string, command: string, knownHosts = world.known
   return run(
     'ssh',
     [
-      '-F', '/dev/null', '-i', world.sshKeyPath, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=10', `root@${ip}`, command,
+      '-F',
+      '/dev/null',
+      '-i',
+      world.sshKeyPath,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      `root@${ip}`,
+      command,
     ],
     { timeoutMs: 120_000 },
   );
@@ -57,16 +72,39 @@ async function nginxPids(world: World, name: string): Promise<{ master: string; 
 describe('test world: parts that need no world', function () {
   it('reads mirrors from deb822 and one-line apt sources, skipping disabled and deb-src entries', function () {
     const deb822 = [
-      '# a comment', 'Types: deb', 'URIs: http://mirror.invalid/debian', 'Suites: bookworm bookworm-updates', 'Components: main', '',
-      'Types: deb', 'URIs: http://security.invalid/debian-security', 'Suites: bookworm-security', '',
-      'Types: deb', 'Enabled: no', 'URIs: http://off.invalid/debian', 'Suites: bookworm', '',
-      'Types: deb-src', 'URIs: http://src.invalid/debian', 'Suites: bookworm', '',
+      '# a comment',
+      'Types: deb',
+      'URIs: http://mirror.invalid/debian',
+      'Suites: bookworm bookworm-updates',
+      'Components: main',
+      '',
+      'Types: deb',
+      'URIs: http://security.invalid/debian-security',
+      'Suites: bookworm-security',
+      '',
+      'Types: deb',
+      'Enabled: no',
+      'URIs: http://off.invalid/debian',
+      'Suites: bookworm',
+      '',
+      'Types: deb-src',
+      'URIs: http://src.invalid/debian',
+      'Suites: bookworm',
+      '',
     ].join('\n');
     const a = parseDeb822(deb822, 'x.sources');
-    assert.deepEqual(a.map((s) => s.uri), ['http://mirror.invalid/debian', 'http://security.invalid/debian-security']);
+    assert.deepEqual(
+      a.map((s) => s.uri),
+      ['http://mirror.invalid/debian', 'http://security.invalid/debian-security'],
+    );
     assert.deepEqual(a[0]!.suites, ['bookworm', 'bookworm-updates']);
-    const b = parseOneLine('deb [signed-by=/k.gpg] http://one.invalid:8080/debian bookworm main\n# deb http://no.invalid/ x y\ndeb https://tls.invalid/ bookworm main\n');
-    assert.deepEqual(b.map((s) => s.uri), ['http://one.invalid:8080/debian', 'https://tls.invalid/']);
+    const b = parseOneLine(
+      'deb [signed-by=/k.gpg] http://one.invalid:8080/debian bookworm main\n# deb http://no.invalid/ x y\ndeb https://tls.invalid/ bookworm main\n',
+    );
+    assert.deepEqual(
+      b.map((s) => s.uri),
+      ['http://one.invalid:8080/debian', 'https://tls.invalid/'],
+    );
     assert.deepEqual(mirrorHostPorts([...a, ...b]), ['mirror.invalid:80', 'one.invalid:8080', 'security.invalid:80']);
   });
 
@@ -121,7 +159,7 @@ describe('test world: parts that need no world', function () {
     }
   });
 
-  it('a lock is held by one at a time and a dead owner\'s lock is taken over', async function () {
+  it("a lock is held by one at a time and a dead owner's lock is taken over", async function () {
     this.timeout(10_000);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mss-lock-'));
     try {
@@ -170,9 +208,7 @@ describe('test world: hosts', function () {
 
     it('runs a command and writes a file over ssh on 3 hosts in parallel, host keys checked', async function () {
       this.timeout(60_000);
-      const outs = await Promise.all(
-        hosts.map((h) => sshOk(world, h.ip, `hostname; echo written-by-test-${h.name} > /root/marker; cat /root/marker`)),
-      );
+      const outs = await Promise.all(hosts.map((h) => sshOk(world, h.ip, `hostname; echo written-by-test-${h.name} > /root/marker; cat /root/marker`)));
       outs.forEach((o, i) => assert.equal(o, `${hosts[i]!.name}\nwritten-by-test-${hosts[i]!.name}\n`));
       // Each file landed on its own host only (seen without ssh, from the host's namespaces).
       for (const h of hosts) {
@@ -186,7 +222,11 @@ describe('test world: hosts', function () {
       this.timeout(30_000);
       const lines = fs.readFileSync(world.knownHostsPath, 'utf8').trim().split('\n');
       const h1 = lines.find((l) => l.startsWith(`${hosts[0]!.ip},`))!;
-      const h2Key = lines.find((l) => l.startsWith(`${hosts[1]!.ip},`))!.split(' ').slice(1).join(' ');
+      const h2Key = lines
+        .find((l) => l.startsWith(`${hosts[1]!.ip},`))!
+        .split(' ')
+        .slice(1)
+        .join(' ');
       const wrong = runPath('known_hosts.wrong');
       fs.writeFileSync(wrong, `${h1.split(' ')[0]} ${h2Key}\n`);
       const r = await ssh(world, hosts[0]!.ip, 'true', wrong);
@@ -196,10 +236,7 @@ describe('test world: hosts', function () {
     });
 
     it('resolves the world names inside a host, and nothing else', async function () {
-      const r = await world.hostExecOk(
-        'h1',
-        'getent ahostsv4 s3.world.test h2.test x.y.h3.test | awk \'$2=="STREAM"{print $1}\'; cat /etc/resolv.conf',
-      );
+      const r = await world.hostExecOk('h1', 'getent ahostsv4 s3.world.test h2.test x.y.h3.test | awk \'$2=="STREAM"{print $1}\'; cat /etc/resolv.conf');
       assert.deepEqual(r.stdout.trim().split('\n'), ['10.231.0.1', '10.231.0.12', '10.231.0.13', `nameserver ${WORLD.gatewayIp}`]);
       const other = await world.hostExec('h1', 'getent hosts example.org');
       assert.equal(other.code, 2, 'no upstream forwarding: unknown names do not resolve');
@@ -244,7 +281,12 @@ describe('test world: hosts', function () {
       await world.hostExecOk('h3', `kill -9 ${master}`);
       const back = await eventually('nginx restarted by systemd', 30_000, async () => {
         const r = await world.hostExec('h3', 'systemctl show nginx -p ActiveState -p MainPID -p NRestarts');
-        const p = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=', 2)));
+        const p = Object.fromEntries(
+          r.stdout
+            .trim()
+            .split('\n')
+            .map((l) => l.split('=', 2)),
+        );
         return p.ActiveState === 'active' && p.MainPID !== master && p.MainPID !== '0' ? { restarts: p.NRestarts } : undefined;
       });
       assert.equal(back.restarts, '1');
@@ -293,7 +335,11 @@ describe('test world: hosts', function () {
       const logBefore = fs.readFileSync(proxyLog, 'utf8').length;
       const up = await world.hostExec('h4', 'apt-get update 2>&1', { timeoutMs: 120_000 });
       assert.equal(up.code, 0, up.stdout);
-      const passed = fs.readFileSync(proxyLog, 'utf8').slice(logBefore).split('\n').filter((l) => /^\S+ (200|304) GET /.test(l));
+      const passed = fs
+        .readFileSync(proxyLog, 'utf8')
+        .slice(logBefore)
+        .split('\n')
+        .filter((l) => /^\S+ (200|304) GET /.test(l));
       assert.ok(passed.length > 0, 'apt-get update went through the proxy');
       const inst = await world.hostExec('h4', 'DEBIAN_FRONTEND=noninteractive apt-get install -y nginx 2>&1', { timeoutMs: 180_000 });
       assert.equal(inst.code, 0, inst.stdout.split('\n').slice(-20).join('\n'));
@@ -325,12 +371,18 @@ describe('test world: hosts', function () {
         seedFiles: async (_upper, index, files) => {
           files.writeFile('/usr/local/share/mss/seed.txt', `seeded h${index}\n`);
           // /lib is a symlink to usr/lib in the layer: the unit must land in /usr/lib.
-          files.writeFile('/lib/systemd/system/mss-seeded.service', '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n');
+          files.writeFile(
+            '/lib/systemd/system/mss-seeded.service',
+            '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n',
+          );
           files.mkdir('/etc/systemd/system/multi-user.target.wants');
           fs.symlinkSync('/lib/systemd/system/mss-seeded.service', files.upperPath('/etc/systemd/system/multi-user.target.wants/mss-seeded.service'));
         },
       });
-      const r = await world.hostExecOk(h!.name, 'cat /usr/local/share/mss/seed.txt; readlink /lib; systemctl is-active mss-seeded; stat -c %a /root /usr/local/share');
+      const r = await world.hostExecOk(
+        h!.name,
+        'cat /usr/local/share/mss/seed.txt; readlink /lib; systemctl is-active mss-seeded; stat -c %a /root /usr/local/share',
+      );
       assert.equal(r.stdout, 'seeded h5\nusr/lib\nactive\n700\n755\n');
     });
   });

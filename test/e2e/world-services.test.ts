@@ -26,8 +26,25 @@ const GW = WORLD.gatewayIp;
 const SITE_IP = '10.231.0.250';
 const SITE = 'certbot-e2e.test';
 
-const NEEDED = ['ip', 'unshare', 'openssl', 'curl', 'dnsmasq', 'ceph', 'ceph-mon', 'ceph-osd', 'ceph-authtool',
-  'monmaptool', 'radosgw', 'radosgw-admin', 's3cmd', 'pebble', 'nginx', 'certbot', 'systemd-analyze'];
+const NEEDED = [
+  'ip',
+  'unshare',
+  'openssl',
+  'curl',
+  'dnsmasq',
+  'ceph',
+  'ceph-mon',
+  'ceph-osd',
+  'ceph-authtool',
+  'monmaptool',
+  'radosgw',
+  'radosgw-admin',
+  's3cmd',
+  'pebble',
+  'nginx',
+  'certbot',
+  'systemd-analyze',
+];
 
 function missingPrerequisites(): string[] {
   const miss: string[] = [];
@@ -96,7 +113,10 @@ describe('world services', function () {
       assert.equal(fs.readFileSync(a.certFile, 'utf8'), fs.readFileSync(b.certFile, 'utf8'), 'CA re-created');
       assert.equal(fs.statSync(a.keyFile).mode & 0o077, 0, 'CA key readable by others');
       const c = await issueServerCert({
-        outDir: path.join(TEST_DIR, 'pki'), name: 's3', dnsNames: ['s3.world.test', '*.s3.world.test'], ips: ['127.0.0.1', GW],
+        outDir: path.join(TEST_DIR, 'pki'),
+        name: 's3',
+        dnsNames: ['s3.world.test', '*.s3.world.test'],
+        ips: ['127.0.0.1', GW],
       });
       const verify = await run(['openssl', 'verify', '-CAfile', a.certFile, c.certFile]);
       assert.match(verify.stdout, /: OK/);
@@ -212,45 +232,67 @@ describe('world services', function () {
       assert.match(root, /^-----BEGIN CERTIFICATE-----/);
     });
 
-    it('certbot --nginx gets and installs a certificate that chains to Pebble\'s root', async function () {
+    it("certbot --nginx gets and installs a certificate that chains to Pebble's root", async function () {
       this.timeout(180_000);
       fs.mkdirSync(path.join(nginxDir, 'sites'), { recursive: true });
       fs.mkdirSync(path.join(nginxDir, 'www'), { recursive: true });
       fs.mkdirSync(path.join(nginxDir, 'tmp'), { recursive: true });
       fs.writeFileSync(path.join(nginxDir, 'www/index.html'), 'certbot site\n');
-      fs.writeFileSync(path.join(nginxDir, 'nginx.conf'), [
-        `pid ${nginxDir}/nginx.pid;`,
-        `error_log ${nginxDir}/error.log;`,
-        'events { worker_connections 64; }',
-        'http {',
-        `  access_log ${nginxDir}/access.log;`,
-        `  client_body_temp_path ${nginxDir}/tmp/body;`,
-        `  proxy_temp_path ${nginxDir}/tmp/proxy;`,
-        `  fastcgi_temp_path ${nginxDir}/tmp/fastcgi;`,
-        `  uwsgi_temp_path ${nginxDir}/tmp/uwsgi;`,
-        `  scgi_temp_path ${nginxDir}/tmp/scgi;`,
-        `  include ${nginxDir}/sites/*.conf;`,
-        '}',
-        '',
-      ].join('\n'));
+      fs.writeFileSync(
+        path.join(nginxDir, 'nginx.conf'),
+        [
+          `pid ${nginxDir}/nginx.pid;`,
+          `error_log ${nginxDir}/error.log;`,
+          'events { worker_connections 64; }',
+          'http {',
+          `  access_log ${nginxDir}/access.log;`,
+          `  client_body_temp_path ${nginxDir}/tmp/body;`,
+          `  proxy_temp_path ${nginxDir}/tmp/proxy;`,
+          `  fastcgi_temp_path ${nginxDir}/tmp/fastcgi;`,
+          `  uwsgi_temp_path ${nginxDir}/tmp/uwsgi;`,
+          `  scgi_temp_path ${nginxDir}/tmp/scgi;`,
+          `  include ${nginxDir}/sites/*.conf;`,
+          '}',
+          '',
+        ].join('\n'),
+      );
       const siteFile = path.join(nginxDir, 'sites', `${SITE}.conf`);
       fs.writeFileSync(siteFile, `server {\n    listen 80;\n    server_name ${SITE};\n    root ${nginxDir}/www;\n}\n`);
       // nginx and certbot run in a "host" namespace bridged to the gateway, as on a world host.
       const host = await ns.addHost('site', `${SITE_IP}/24`, GW);
       await ns.run(['nginx', '-t', '-c', path.join(nginxDir, 'nginx.conf')], { host });
       const nginx = await spawnDaemon({
-        name: 'nginx', dir: nginxDir, netns: host,
+        name: 'nginx',
+        dir: nginxDir,
+        netns: host,
         argv: ['nginx', '-c', path.join(nginxDir, 'nginx.conf'), '-g', 'daemon off;'],
       });
       await waitUntil('nginx on :80', async () => (await ns.run(['curl', '-sf', `http://${SITE_IP}/`], { allowFail: true })).code === 0, { timeoutMs: 10_000 });
 
       const env = { ...process.env, REQUESTS_CA_BUNDLE: pebble.caFile };
-      await ns.run([
-        'certbot', '--nginx', '-d', SITE, '--server', pebble.directoryUrl, '--non-interactive', '--agree-tos',
-        '--register-unsafely-without-email', '--no-random-sleep-on-renew',
-        '--config-dir', path.join(le, 'config'), '--work-dir', path.join(le, 'work'), '--logs-dir', path.join(le, 'logs'),
-        '--nginx-server-root', nginxDir,
-      ], { dns: true, host, env, timeoutMs: 150_000 });
+      await ns.run(
+        [
+          'certbot',
+          '--nginx',
+          '-d',
+          SITE,
+          '--server',
+          pebble.directoryUrl,
+          '--non-interactive',
+          '--agree-tos',
+          '--register-unsafely-without-email',
+          '--no-random-sleep-on-renew',
+          '--config-dir',
+          path.join(le, 'config'),
+          '--work-dir',
+          path.join(le, 'work'),
+          '--logs-dir',
+          path.join(le, 'logs'),
+          '--nginx-server-root',
+          nginxDir,
+        ],
+        { dns: true, host, env, timeoutMs: 150_000 },
+      );
 
       const site = fs.readFileSync(siteFile, 'utf8');
       assert.match(site, /listen 443 ssl; # managed by Certbot/);
@@ -261,8 +303,11 @@ describe('world services', function () {
       const roots = path.join(TEST_DIR, 'pebble-roots.pem');
       fs.writeFileSync(roots, await pebbleIssuingRoot(pebble));
       const https = await ns.run(['curl', '-sS', '--cacert', roots, `https://${SITE}/`], { dns: true, allowFail: true });
-      assert.deepEqual([https.code, https.stdout], [0, 'certbot site\n'],
-        `HTTPS to the site failed: ${https.stderr}\nnginx error.log: ${await tailFile(path.join(nginxDir, 'error.log'))}\nnginx out: ${await tailFile(nginx.logFile)}`);
+      assert.deepEqual(
+        [https.code, https.stdout],
+        [0, 'certbot site\n'],
+        `HTTPS to the site failed: ${https.stderr}\nnginx error.log: ${await tailFile(path.join(nginxDir, 'error.log'))}\nnginx out: ${await tailFile(nginx.logFile)}`,
+      );
       const worldCaOnly = await ns.run(['curl', '-s', '--cacert', pebble.caFile, `https://${SITE}/`], { dns: true, allowFail: true });
       assert.equal(worldCaOnly.code, 60, 'the site certificate must come from Pebble, not the world CA');
       const issuer = (await run(['openssl', 'x509', '-noout', '-issuer', '-in', `${le}/config/live/${SITE}/cert.pem`])).stdout;
@@ -294,8 +339,7 @@ describe('world services', function () {
         'mount --bind /dev "$0/merged/dev"',
         'exec chroot "$0/merged" /bin/sh -c "$1"',
       ].join(' && ');
-      return ns.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', mount, root(name), cmd, lowers.join(':')],
-        { allowFail, timeoutMs: 60_000 });
+      return ns.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', mount, root(name), cmd, lowers.join(':')], { allowFail, timeoutMs: 60_000 });
     }
 
     before(async function () {
@@ -314,13 +358,18 @@ describe('world services', function () {
       await seedMisskey(up, { line: 'v12', tokens, lowerDirs: lowers, domain: 'h1.test' });
       fs.mkdirSync(path.join(up, 'root'), { recursive: true, mode: 0o700 });
       fs.writeFileSync(path.join(up, 'root/.s3cfg'), s3cmdConfig(), { mode: 0o600 });
-      fs.writeFileSync(path.join(up, 'root/update.json'), JSON.stringify({ i: tokens.admin, useObjectStorage: true, objectStorageBucket: 'host-bucket' }), { mode: 0o600 });
+      fs.writeFileSync(path.join(up, 'root/update.json'), JSON.stringify({ i: tokens.admin, useObjectStorage: true, objectStorageBucket: 'host-bucket' }), {
+        mode: 0o600,
+      });
     }
 
     it('curl, python requests (certbot) and s3cmd trust the world CA through the seeded system bundle', async function () {
       const curl = await inHost('seeded', "curl -s -o /dev/null -w '%{http_code}' https://s3.world.test/");
       assert.equal(curl.stdout, '200');
-      const py = await inHost('seeded', `python3 -c "import certifi,requests; print(certifi.where()); print(requests.get('${pebble.directoryUrl}').status_code)"`);
+      const py = await inHost(
+        'seeded',
+        `python3 -c "import certifi,requests; print(certifi.where()); print(requests.get('${pebble.directoryUrl}').status_code)"`,
+      );
       assert.deepEqual(py.stdout.trim().split('\n'), ['/etc/ssl/certs/ca-certificates.crt', '200']);
       const s3ls = await inHost('seeded', 's3cmd -c /root/.s3cfg ls', true);
       assert.equal(s3ls.code, 0, s3ls.stderr);
@@ -329,7 +378,10 @@ describe('world services', function () {
     });
 
     it('the seeded Misskey checkout, unit and stand-in work as user misskey', async function () {
-      const who = await inHost('seeded', 'getent passwd misskey; stat -c "%U %a %n" /home/misskey /home/misskey/misskey/package.json /etc/misskey-standin/tokens.json');
+      const who = await inHost(
+        'seeded',
+        'getent passwd misskey; stat -c "%U %a %n" /home/misskey /home/misskey/misskey/package.json /etc/misskey-standin/tokens.json',
+      );
       assert.match(who.stdout, /^misskey:x:\d+:\d+:[^:]*:\/home\/misskey:\/bin\/bash$/m);
       assert.match(who.stdout, /^misskey 700 \/home\/misskey$/m);
       assert.match(who.stdout, /^misskey 644 \/home\/misskey\/misskey\/package.json$/m);
@@ -372,13 +424,14 @@ describe('world services', function () {
       const h = hosts[line] ?? { upper: await seedHost(line), port: await freePort() };
       hosts[line] = h;
       const d = await spawnDaemon({
-        name: `standin-${line}`, dir: path.join(TEST_DIR, `misskey-${line}`),
-        argv: ['/usr/bin/python3', path.join(h.upper, MISSKEY_PATHS.standin), '--root', h.upper,
-          '--config', MISSKEY_PATHS.config, '--port', String(h.port)],
+        name: `standin-${line}`,
+        dir: path.join(TEST_DIR, `misskey-${line}`),
+        argv: ['/usr/bin/python3', path.join(h.upper, MISSKEY_PATHS.standin), '--root', h.upper, '--config', MISSKEY_PATHS.config, '--port', String(h.port)],
       });
       h.pidFile = d.pidFile;
       await waitUntil(`stand-in ${line}`, async () => (await fetch(`http://127.0.0.1:${h.port}/api/stand-in/config`)).ok, {
-        timeoutMs: 10_000, diag: async () => fs.readFileSync(d.logFile, 'utf8'),
+        timeoutMs: 10_000,
+        diag: async () => fs.readFileSync(d.logFile, 'utf8'),
       });
     }
 
@@ -389,11 +442,17 @@ describe('world services', function () {
 
     async function api(line: MisskeyLine, ep: string, body: unknown): Promise<{ status: number; json: any; text: string }> {
       const r = await fetch(`http://127.0.0.1:${hosts[line].port}/api/${ep}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       });
       const text = await r.text();
       let json: any;
-      try { json = JSON.parse(text); } catch { json = undefined; }
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
       return { status: r.status, json, text };
     }
 
@@ -401,10 +460,21 @@ describe('world services', function () {
       return JSON.parse(fs.readFileSync(path.join(hosts[line].upper, MISSKEY_PATHS.stateFile), 'utf8')) as MisskeyState;
     }
 
-    const OS_FIELDS = ['useObjectStorage', 'objectStorageBaseUrl', 'objectStorageBucket', 'objectStoragePrefix',
-      'objectStorageEndpoint', 'objectStorageRegion', 'objectStoragePort', 'objectStorageAccessKey',
-      'objectStorageSecretKey', 'objectStorageUseSSL', 'objectStorageUseProxy', 'objectStorageSetPublicRead',
-      'objectStorageS3ForcePathStyle'];
+    const OS_FIELDS = [
+      'useObjectStorage',
+      'objectStorageBaseUrl',
+      'objectStorageBucket',
+      'objectStoragePrefix',
+      'objectStorageEndpoint',
+      'objectStorageRegion',
+      'objectStoragePort',
+      'objectStorageAccessKey',
+      'objectStorageSecretKey',
+      'objectStorageUseSSL',
+      'objectStorageUseProxy',
+      'objectStorageSetPublicRead',
+      'objectStorageS3ForcePathStyle',
+    ];
 
     after(async function () {
       for (const line of ['v10', 'v11', 'v12'] as MisskeyLine[]) await stop(line);
@@ -453,10 +523,20 @@ describe('world services', function () {
     it('reads default.yml as edited by the yaml library exactly as the yaml library does', async function () {
       const doc = YAML.parseDocument(defaultYml('v10', 'h1.test'));
       doc.set('drive', {
-        storage: 'minio', bucket: 'mss-media', prefix: 'drive', baseUrl: 'https://s3.h1.test/mss-media/drive',
+        storage: 'minio',
+        bucket: 'mss-media',
+        prefix: 'drive',
+        baseUrl: 'https://s3.h1.test/mss-media/drive',
         config: {
-          endPoint: 's3.world.test', region: 'us-east-1', useSSL: true, accessKey: 'MSSWORLDTESTACCESS01',
-          secretKey: `a: b #c it's "q" +/= \\ end`, useProxy: false, setPublicRead: false, s3ForcePathStyle: true, port: 443,
+          endPoint: 's3.world.test',
+          region: 'us-east-1',
+          useSSL: true,
+          accessKey: 'MSSWORLDTESTACCESS01',
+          secretKey: `a: b #c it's "q" +/= \\ end`,
+          useProxy: false,
+          setPublicRead: false,
+          s3ForcePathStyle: true,
+          port: 443,
         },
       });
       doc.set('description', 'a long sentence with spaces that the yaml library folds onto more than one line when it is wider than eighty columns');
@@ -488,8 +568,12 @@ describe('world services', function () {
 
       it('admin/update-meta: 204, updates only the given fields, then admin/meta shows them', async function () {
         const r = await api('v12', 'admin/update-meta', {
-          i: tokens.admin, useObjectStorage: true, objectStorageBucket: 'media', objectStorageEndpoint: 's3.world.test',
-          objectStorageSecretKey: 'sekret-value', objectStoragePort: null,
+          i: tokens.admin,
+          useObjectStorage: true,
+          objectStorageBucket: 'media',
+          objectStorageEndpoint: 's3.world.test',
+          objectStorageSecretKey: 'sekret-value',
+          objectStoragePort: null,
         });
         assert.deepEqual([r.status, r.text], [204, '']);
         const st = state('v12');
@@ -575,10 +659,23 @@ describe('world services', function () {
         assert.equal((await api('v10', 'meta', {})).json.features.objectStorage, false);
 
         const ymlFile = path.join(hosts.v10.upper, MISSKEY_PATHS.defaultYml);
-        const yml = fs.readFileSync(ymlFile, 'utf8').replace(/^drive:\n  storage: 'fs'\n/m, [
-          'drive:', "  storage: 'minio'", "  bucket: 'media'", "  prefix: 'drive'", '  config:',
-          "    endPoint: 's3.world.test'", '    useSSL: true', "    accessKey: 'AK'", "    secretKey: 'sekret-value'", '',
-        ].join('\n'));
+        const yml = fs
+          .readFileSync(ymlFile, 'utf8')
+          .replace(
+            /^drive:\n  storage: 'fs'\n/m,
+            [
+              'drive:',
+              "  storage: 'minio'",
+              "  bucket: 'media'",
+              "  prefix: 'drive'",
+              '  config:',
+              "    endPoint: 's3.world.test'",
+              '    useSSL: true',
+              "    accessKey: 'AK'",
+              "    secretKey: 'sekret-value'",
+              '',
+            ].join('\n'),
+          );
         fs.writeFileSync(ymlFile, yml);
         assert.deepEqual((await cfg()).drive, { storage: 'fs' }, 'changed without a restart');
 
@@ -596,8 +693,19 @@ describe('world services', function () {
         await stop('v10');
         const ymlFile = path.join(hosts.v10.upper, MISSKEY_PATHS.defaultYml);
         fs.appendFileSync(ymlFile, 'drive:\n\tstorage: fs\n');
-        const r = await run(['/usr/bin/python3', path.join(hosts.v10.upper, MISSKEY_PATHS.standin), '--root', hosts.v10.upper,
-          '--config', MISSKEY_PATHS.config, '--port', String(hosts.v10.port)], { allowFail: true, timeoutMs: 10_000 });
+        const r = await run(
+          [
+            '/usr/bin/python3',
+            path.join(hosts.v10.upper, MISSKEY_PATHS.standin),
+            '--root',
+            hosts.v10.upper,
+            '--config',
+            MISSKEY_PATHS.config,
+            '--port',
+            String(hosts.v10.port),
+          ],
+          { allowFail: true, timeoutMs: 10_000 },
+        );
         assert.equal(r.code, 1);
         assert.match(r.stderr, /cannot start/);
       });

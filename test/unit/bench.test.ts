@@ -11,13 +11,36 @@ import { parseAnsibleOutput, runProblem, type Phase, type RunResult, type Tool }
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'bench');
 
 function run(tool: Tool, phase: Phase, hosts: number, wallS: number, cpu = { tool: 1, hosts: 1 }): RunResult {
-  const counts = Object.fromEntries(Array.from({ length: hosts }, (_, i) => [`h${i + 1}`, { ok: 10, changed: phase === 'converge' ? 5 : 0, failed: 0, unreachable: 0, skipped: 1 }]));
-  return { tool, phase, hosts, code: 0, wallS, toolCpuS: cpu.tool, hostsCpuS: cpu.hosts, machineCpuS: cpu.tool + cpu.hosts, counts, changedTasks: [], log: '/dev/null' };
+  const counts = Object.fromEntries(
+    Array.from({ length: hosts }, (_, i) => [`h${i + 1}`, { ok: 10, changed: phase === 'converge' ? 5 : 0, failed: 0, unreachable: 0, skipped: 1 }]),
+  );
+  return {
+    tool,
+    phase,
+    hosts,
+    code: 0,
+    wallS,
+    toolCpuS: cpu.tool,
+    hostsCpuS: cpu.hosts,
+    machineCpuS: cpu.tool + cpu.hosts,
+    counts,
+    changedTasks: [],
+    log: '/dev/null',
+  };
 }
 
 function results(runs: RunResult[], sizes: number[]): Results {
   return {
-    machine: { cpu: 'test cpu', cores: 2, memoryGiB: 1, kernel: 'Linux', os: 'Debian', date: '2026-12-01T00:00:00Z', node: 'v20', ansible: 'ansible-playbook [core 2.14]' },
+    machine: {
+      cpu: 'test cpu',
+      cores: 2,
+      memoryGiB: 1,
+      kernel: 'Linux',
+      os: 'Debian',
+      date: '2026-12-01T00:00:00Z',
+      node: 'v20',
+      ansible: 'ansible-playbook [core 2.14]',
+    },
     sizes,
     reps: 3,
     startedAt: '2026-12-01T00:00:00Z',
@@ -34,7 +57,7 @@ function results(runs: RunResult[], sizes: number[]): Results {
 }
 
 describe('benchmark (pure parts)', () => {
-  it("reads a real ansible-playbook log: recap per host and the tasks that changed", () => {
+  it('reads a real ansible-playbook log: recap per host and the tasks that changed', () => {
     const r = parseAnsibleOutput(fs.readFileSync(path.join(FIXTURES, 'ansible-site-converge-n3.txt'), 'utf8'));
     assert.deepEqual(Object.keys(r.counts), ['h1', 'h2', 'h3']);
     assert.deepEqual(r.counts.h2, { ok: 23, changed: 10, unreachable: 0, failed: 0, skipped: 1 });
@@ -70,7 +93,10 @@ describe('benchmark (pure parts)', () => {
       }
     }
     const t = targets(results(runs, [1, 3, 30]));
-    assert.deepEqual(t.map((x) => x.met), [true, false, false, null]);
+    assert.deepEqual(
+      t.map((x) => x.met),
+      [true, false, false, null],
+    );
     assert.equal(t[0]!.measured, '0.15x');
     assert.match(t[1]!.measured, /N=1: 0\.50x, N=3: 0\.83x, N=30: 0\.83x/);
     // (2 + 14) CPU s over 2 cores: no runner could do the 30-host check in less than 8 s here.

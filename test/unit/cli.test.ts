@@ -13,7 +13,10 @@ const f = (name: string, text: string) => {
   fs.writeFileSync(p, text);
   return p;
 };
-const inv = f('inventory.yml', 'all:\n  hosts:\n    web1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n    web2:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n  children:\n    web:\n      hosts:\n        web1:\n');
+const inv = f(
+  'inventory.yml',
+  'all:\n  hosts:\n    web1:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n    web2:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n  children:\n    web:\n      hosts:\n        web1:\n',
+);
 const tagged = f('tagged.yml', '- name: t\n  hosts: all\n  tasks:\n    - name: a\n      copy: { dest: /tmp/x, content: "x" }\n      tags: [proxy, storage]\n');
 const okBook = f('ok.yml', '- name: ok\n  hosts: all\n  tasks:\n    - name: say\n      copy: { dest: /tmp/x, content: "{{ greeting }}" }\n');
 
@@ -30,18 +33,56 @@ describe('CLI: bad input is refused before any host is touched', function () {
     ['a wrong port type', [okBook, '-i', f('bad-port.yml', 'all:\n  hosts:\n    a:\n      ansible_port: lots\n')], /bad-port.yml:4:7.*ansible_port/],
     ['a pattern matching nothing', [okBook, '-i', inv, '-l', 'db*'], /could not match supplied host pattern 'db\*'/],
     ['a bad pattern', [okBook, '-i', inv, '-l', 'web[0:'], /web\[0:/],
-    ['an unknown task module', [f('bad-mod.yml', '- hosts: all\n  tasks:\n    - name: a\n      copyy: { dest: /x, content: y }\n'), '-i', inv], /bad-mod.yml:4:7: unknown task module 'copyy'[\s\S]*did you mean 'copy'/],
-    ['a missing param', [f('bad-param.yml', '- hosts: all\n  tasks:\n    - copy: { dest: /x }\n'), '-i', inv], /bad-param.yml:3:\d+: missing required parameter 'content'/],
+    [
+      'an unknown task module',
+      [f('bad-mod.yml', '- hosts: all\n  tasks:\n    - name: a\n      copyy: { dest: /x, content: y }\n'), '-i', inv],
+      /bad-mod.yml:4:7: unknown task module 'copyy'[\s\S]*did you mean 'copy'/,
+    ],
+    [
+      'a missing param',
+      [f('bad-param.yml', '- hosts: all\n  tasks:\n    - copy: { dest: /x }\n'), '-i', inv],
+      /bad-param.yml:3:\d+: missing required parameter 'content'/,
+    ],
     ['an undefined variable', [okBook, '-i', inv], /ok.yml:5:\d+: task 'say' on web1: undefined variable 'greeting'/],
     ['bad -e JSON', [okBook, '-i', inv, '-e', '{"greeting": '], /-e/],
     ['a missing -e file', [okBook, '-i', inv, '-e', '@' + path.join(dir, 'none.yml')], /none.yml/],
     ['an unknown playbook', ['nosuchplay', '-i', inv], /no playbook named 'nosuchplay'/],
-    ['an nginx time nginx would refuse, in --check', ['site', '-i', f('site-inv.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n'), '--check', '-e', 'proxy_cache_valid=notatime'], /-e #1:1:1: play .* on web1: proxy_cache_valid is not an nginx time: "notatime"/],
-    ['an nginx size nginx would refuse, from the inventory', ['site', '-i', f('site-inv2.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_cache_max_size: 20x }\n')], /site-inv2.yml:3:\d+: play .* proxy_cache_max_size is not an nginx size: "20x"/],
-    ['a misspelled --tags', [tagged, '-i', inv, '--tags', 'prxy'], /--tags prxy: no task of .*tagged.yml has the tag 'prxy'; did you mean 'proxy'\?[\s\S]*hint: the tags of this playbook: proxy, storage/],
+    [
+      'an nginx time nginx would refuse, in --check',
+      [
+        'site',
+        '-i',
+        f('site-inv.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n'),
+        '--check',
+        '-e',
+        'proxy_cache_valid=notatime',
+      ],
+      /-e #1:1:1: play .* on web1: proxy_cache_valid is not an nginx time: "notatime"/,
+    ],
+    [
+      'an nginx size nginx would refuse, from the inventory',
+      [
+        'site',
+        '-i',
+        f(
+          'site-inv2.yml',
+          'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_cache_max_size: 20x }\n',
+        ),
+      ],
+      /site-inv2.yml:3:\d+: play .* proxy_cache_max_size is not an nginx size: "20x"/,
+    ],
+    [
+      'a misspelled --tags',
+      [tagged, '-i', inv, '--tags', 'prxy'],
+      /--tags prxy: no task of .*tagged.yml has the tag 'prxy'; did you mean 'proxy'\?[\s\S]*hint: the tags of this playbook: proxy, storage/,
+    ],
     ['a --skip-tags no task has', [tagged, '-i', inv, '--check', '--skip-tags', 'nosuchtag'], /--skip-tags nosuchtag: no task of .* has the tag 'nosuchtag'/],
     ['a tag among good ones', [tagged, '-i', inv, '-t', 'proxy,strage'], /has the tag 'strage'; did you mean 'storage'\?/],
-    ['a misspelled param, as unknown with the right name', [f('typo-param.yml', '- hosts: all\n  tasks:\n    - s3_bucket: { bucket: b-1, confg: /root/.s3cfg }\n'), '-i', inv], /typo-param.yml:3:\d+: unknown parameter 'confg' for task 's3_bucket'; did you mean 'config'\?[\s\S]*hint: its parameters: npm run play -- doc s3_bucket/],
+    [
+      'a misspelled param, as unknown with the right name',
+      [f('typo-param.yml', '- hosts: all\n  tasks:\n    - s3_bucket: { bucket: b-1, confg: /root/.s3cfg }\n'), '-i', inv],
+      /typo-param.yml:3:\d+: unknown parameter 'confg' for task 's3_bucket'; did you mean 'config'\?[\s\S]*hint: its parameters: npm run play -- doc s3_bucket/,
+    ],
   ];
   for (const [what, args, msg] of cases) {
     it(`refuses ${what} (exit 5)`, async () => {
@@ -54,7 +95,10 @@ describe('CLI: bad input is refused before any host is touched', function () {
   }
 
   it("the README's -e k=v force switches work as written: 'true' is a boolean, as in Ansible", async () => {
-    const siteInv = f('site-inv3.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n');
+    const siteInv = f(
+      'site-inv3.yml',
+      'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n',
+    );
     const env = { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE1', MSK_S3_SECRET_KEY: 'secret-example-1', MSK_MISSKEY_TOKEN: 'token-example-1' };
     for (const v of ['proxy_layout_force=true', 'misskey_base_url_force=true', 'proxy_layout_force=yes', 'misskey_base_url_force=0']) {
       const r = await play(['site', '-i', siteInv, '--check', '-e', v], { env });
@@ -72,7 +116,10 @@ describe('CLI: bad input is refused before any host is touched', function () {
   });
 
   it('warns once, by the recap and in --json, about host_vars/group_vars files that match no host or group', async () => {
-    const wi = f('warn/inventory.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1 }\n  children:\n    web: { hosts: { web1: {} } }\n');
+    const wi = f(
+      'warn/inventory.yml',
+      'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1 }\n  children:\n    web: { hosts: { web1: {} } }\n',
+    );
     f('warn/host_vars/webl.yml', 'x: 1\n');
     f('warn/group_vars/wbe.yml', 'y: 2\n');
     const json = path.join(dir, 'warn.json');
@@ -98,7 +145,7 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.match(r.stdout, /a\tcopy\tTAGS: \[proxy, storage\]\t# Write a file with the given content/);
   });
 
-  it('doc lists the tasks and shows one task\'s params (type, required, secret, description)', async () => {
+  it("doc lists the tasks and shows one task's params (type, required, secret, description)", async () => {
     const list = await play(['doc']);
     assert.equal(list.code, 0, list.all);
     assert.match(list.stdout, /^s3_bucket\s+Ensure the bucket exists/m);
@@ -120,7 +167,7 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.match(r.stdout, /hosts \(1\):\n\s+web2/);
   });
 
-  it('prints one host\'s merged vars as JSON (like ansible-inventory --host)', async () => {
+  it("prints one host's merged vars as JSON (like ansible-inventory --host)", async () => {
     const r = await play(['inventory', '--host', 'web1', '-i', inv, '-e', 'extra=1']);
     assert.equal(r.code, 0, r.all);
     assert.deepEqual(JSON.parse(r.stdout), { ansible_host: '127.0.0.1', ansible_port: 1, extra: '1' });

@@ -49,10 +49,60 @@ const SUPPORTED = 'supported: Fedora 36, Debian 11/12, Ubuntu 22.04';
 
 describe('facts: os-release of the supported distributions', () => {
   const cases: Array<[string, Partial<Facts>]> = [
-    ['fedora-36', { os_id: 'fedora', os_version: '36', os_codename: '', os_pretty: 'Fedora Linux 36 (Server Edition)', os_family: 'redhat', pkg_mgr: 'dnf', nginx_user: 'nginx', nginx_group: 'nginx', nginx_layout: 'confd' }],
-    ['debian-11', { os_id: 'debian', os_version: '11', os_codename: 'bullseye', os_pretty: 'Debian GNU/Linux 11 (bullseye)', os_family: 'debian', pkg_mgr: 'apt', nginx_user: 'www-data', nginx_group: 'www-data', nginx_layout: 'sites' }],
-    ['debian-12', { os_id: 'debian', os_version: '12', os_codename: 'bookworm', os_pretty: 'Debian GNU/Linux 12 (bookworm)', os_family: 'debian', pkg_mgr: 'apt', nginx_user: 'www-data', nginx_layout: 'sites' }],
-    ['ubuntu-22.04', { os_id: 'ubuntu', os_version: '22.04', os_codename: 'jammy', os_pretty: 'Ubuntu 22.04.3 LTS', os_family: 'debian', pkg_mgr: 'apt', nginx_user: 'www-data', nginx_layout: 'sites' }],
+    [
+      'fedora-36',
+      {
+        os_id: 'fedora',
+        os_version: '36',
+        os_codename: '',
+        os_pretty: 'Fedora Linux 36 (Server Edition)',
+        os_family: 'redhat',
+        pkg_mgr: 'dnf',
+        nginx_user: 'nginx',
+        nginx_group: 'nginx',
+        nginx_layout: 'confd',
+      },
+    ],
+    [
+      'debian-11',
+      {
+        os_id: 'debian',
+        os_version: '11',
+        os_codename: 'bullseye',
+        os_pretty: 'Debian GNU/Linux 11 (bullseye)',
+        os_family: 'debian',
+        pkg_mgr: 'apt',
+        nginx_user: 'www-data',
+        nginx_group: 'www-data',
+        nginx_layout: 'sites',
+      },
+    ],
+    [
+      'debian-12',
+      {
+        os_id: 'debian',
+        os_version: '12',
+        os_codename: 'bookworm',
+        os_pretty: 'Debian GNU/Linux 12 (bookworm)',
+        os_family: 'debian',
+        pkg_mgr: 'apt',
+        nginx_user: 'www-data',
+        nginx_layout: 'sites',
+      },
+    ],
+    [
+      'ubuntu-22.04',
+      {
+        os_id: 'ubuntu',
+        os_version: '22.04',
+        os_codename: 'jammy',
+        os_pretty: 'Ubuntu 22.04.3 LTS',
+        os_family: 'debian',
+        pkg_mgr: 'apt',
+        nginx_user: 'www-data',
+        nginx_layout: 'sites',
+      },
+    ],
   ];
   for (const [name, want] of cases) {
     it(`${name}: distro defaults when nginx is not installed`, () => {
@@ -90,10 +140,22 @@ describe('facts: unsupported systems are refused with the supported list', () =>
 });
 
 describe('facts: what the host actually has wins once nginx is installed', () => {
-  const debianConf = ['user www-data;', 'include /etc/nginx/modules-enabled/*.conf;', '\tinclude /etc/nginx/conf.d/*.conf;', '\tinclude /etc/nginx/sites-enabled/*;'];
+  const debianConf = [
+    'user www-data;',
+    'include /etc/nginx/modules-enabled/*.conf;',
+    '\tinclude /etc/nginx/conf.d/*.conf;',
+    '\tinclude /etc/nginx/sites-enabled/*;',
+  ];
 
   it('Debian with the packaged nginx.conf: sites layout, www-data', () => {
-    const f = parseFacts(output({ os: 'debian-12', commands: ['apt-get=/usr/bin/apt-get', 'dnf=', 'nginx=/usr/sbin/nginx'], nginx: ['conf=yes', 'sites_enabled=yes', 'conf_d=yes'], directives: debianConf }));
+    const f = parseFacts(
+      output({
+        os: 'debian-12',
+        commands: ['apt-get=/usr/bin/apt-get', 'dnf=', 'nginx=/usr/sbin/nginx'],
+        nginx: ['conf=yes', 'sites_enabled=yes', 'conf_d=yes'],
+        directives: debianConf,
+      }),
+    );
     assert.equal(f.nginx_installed, true);
     assert.equal(f.nginx_layout, 'sites');
     assert.equal(f.nginx_user, 'www-data');
@@ -101,35 +163,53 @@ describe('facts: what the host actually has wins once nginx is installed', () =>
   });
 
   it('Debian whose nginx.conf no longer includes sites-enabled: conf.d layout', () => {
-    const f = parseFacts(output({ os: 'debian-11', nginx: ['conf=yes', 'sites_enabled=yes', 'conf_d=yes'], directives: ['user www-data;', 'include /etc/nginx/conf.d/*.conf;'] }));
+    const f = parseFacts(
+      output({ os: 'debian-11', nginx: ['conf=yes', 'sites_enabled=yes', 'conf_d=yes'], directives: ['user www-data;', 'include /etc/nginx/conf.d/*.conf;'] }),
+    );
     assert.equal(f.nginx_installed, true, 'nginx.conf present means installed');
     assert.equal(f.nginx_layout, 'confd');
   });
 
   it('Fedora with its packaged nginx.conf: conf.d layout, user nginx, group from id -gn', () => {
-    const f = parseFacts(output({
-      os: 'fedora-36',
-      commands: ['apt-get=', 'dnf=/usr/bin/dnf', 'nginx=/usr/sbin/nginx'],
-      nginx: ['conf=yes', 'sites_enabled=no', 'conf_d=yes'],
-      directives: ['user nginx;', 'include /usr/share/nginx/modules/*.conf;', '    include             /etc/nginx/mime.types;', '    include /etc/nginx/conf.d/*.conf;'],
-      groups: ['nginx=nginx', 'www-data=', 'nginx=nginx'],
-    }));
+    const f = parseFacts(
+      output({
+        os: 'fedora-36',
+        commands: ['apt-get=', 'dnf=/usr/bin/dnf', 'nginx=/usr/sbin/nginx'],
+        nginx: ['conf=yes', 'sites_enabled=no', 'conf_d=yes'],
+        directives: [
+          'user nginx;',
+          'include /usr/share/nginx/modules/*.conf;',
+          '    include             /etc/nginx/mime.types;',
+          '    include /etc/nginx/conf.d/*.conf;',
+        ],
+        groups: ['nginx=nginx', 'www-data=', 'nginx=nginx'],
+      }),
+    );
     assert.deepEqual([f.nginx_layout, f.nginx_user, f.nginx_group, f.pkg_mgr], ['confd', 'nginx', 'nginx', 'dnf']);
   });
 
   it('Ubuntu with a custom nginx user: its primary group comes from id -gn', () => {
-    const f = parseFacts(output({
-      os: 'ubuntu-22.04',
-      nginx: ['conf=yes', 'sites_enabled=yes', 'conf_d=yes'],
-      directives: ['user web;  # custom', 'include /etc/nginx/sites-enabled/*.conf;'],
-      groups: ['web=webgroup', 'www-data=www-data', 'nginx='],
-    }));
+    const f = parseFacts(
+      output({
+        os: 'ubuntu-22.04',
+        nginx: ['conf=yes', 'sites_enabled=yes', 'conf_d=yes'],
+        directives: ['user web;  # custom', 'include /etc/nginx/sites-enabled/*.conf;'],
+        groups: ['web=webgroup', 'www-data=www-data', 'nginx='],
+      }),
+    );
     assert.deepEqual([f.nginx_layout, f.nginx_user, f.nginx_group], ['sites', 'web', 'webgroup']);
   });
 
   it('user directive with an explicit group; a user with no entry falls back to its own name', () => {
     assert.deepEqual(parseNginxDirectives(['user www-data adm;']), { user: 'www-data', group: 'adm', includesSites: false });
-    const f = parseFacts(output({ os: 'fedora-36', nginx: ['conf=yes', 'sites_enabled=no', 'conf_d=yes'], directives: ['user ghost;'], groups: ['ghost=', 'www-data=', 'nginx='] }));
+    const f = parseFacts(
+      output({
+        os: 'fedora-36',
+        nginx: ['conf=yes', 'sites_enabled=no', 'conf_d=yes'],
+        directives: ['user ghost;'],
+        groups: ['ghost=', 'www-data=', 'nginx='],
+      }),
+    );
     assert.deepEqual([f.nginx_user, f.nginx_group], ['ghost', 'ghost']);
   });
 
@@ -236,7 +316,8 @@ describe('facts: the real script, run with sh on this machine', function () {
     const root = tree(
       {
         'etc/os-release': osRelease('fedora-36'),
-        'etc/nginx/nginx.conf': '# For more information on configuration, see nginx(8).\nuser nginx;\nworker_processes auto;\n# user www-data;\ninclude /usr/share/nginx/modules/*.conf;\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n}\n',
+        'etc/nginx/nginx.conf':
+          '# For more information on configuration, see nginx(8).\nuser nginx;\nworker_processes auto;\n# user www-data;\ninclude /usr/share/nginx/modules/*.conf;\nhttp {\n    include /etc/nginx/conf.d/*.conf;\n}\n',
       },
       ['etc/nginx/conf.d', 'run/systemd/system'],
     );
@@ -266,7 +347,10 @@ describe('facts: the real script, run with sh on this machine', function () {
 
   it('on an unsupported tree, the parser refuses it', () => {
     const root = tree({ 'etc/os-release': osRelease('centos-7') });
-    assert.throws(() => parseFacts(run('/bin/sh', { MSS_FACTS_ROOT: root })), new RegExp(`unsupported OS: CentOS Linux 7 \\(Core\\) \\(${SUPPORTED.replace(/[./]/g, '\\$&')}\\)`));
+    assert.throws(
+      () => parseFacts(run('/bin/sh', { MSS_FACTS_ROOT: root })),
+      new RegExp(`unsupported OS: CentOS Linux 7 \\(Core\\) \\(${SUPPORTED.replace(/[./]/g, '\\$&')}\\)`),
+    );
   });
 });
 
@@ -274,10 +358,19 @@ describe('facts: nameservers', () => {
   it('reads the nameservers of /etc/resolv.conf for the nginx resolver default', async () => {
     const { parseFacts } = await import('../../src/facts/gather.js');
     const out = [
-      '@@mss-facts os-release', 'ID=debian', 'VERSION_ID="12"', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"',
-      '@@mss-facts hostname', 'h1', '@@mss-facts uid', '0',
-      '@@mss-facts resolv', '10.231.0.1', 'fd00::53',
-      '@@mss-facts end', '',
+      '@@mss-facts os-release',
+      'ID=debian',
+      'VERSION_ID="12"',
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"',
+      '@@mss-facts hostname',
+      'h1',
+      '@@mss-facts uid',
+      '0',
+      '@@mss-facts resolv',
+      '10.231.0.1',
+      'fd00::53',
+      '@@mss-facts end',
+      '',
     ].join('\n');
     assert.deepEqual(parseFacts(out).nameservers, ['10.231.0.1', 'fd00::53']);
   });

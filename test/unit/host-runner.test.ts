@@ -60,28 +60,48 @@ function work(tasks: Put[]): HostWork {
     pos,
     paramPos: {},
   }));
-  const play: Play = { name: 'p', hosts: 'all', defaults: {}, vars: {}, varSources: {}, varsSpec: new Map(), tasks: entries, handlers: [], file: 'test.yml', pos };
+  const play: Play = {
+    name: 'p',
+    hosts: 'all',
+    defaults: {},
+    vars: {},
+    varSources: {},
+    varsSpec: new Map(),
+    tasks: entries,
+    handlers: [],
+    file: 'test.yml',
+    pos,
+  };
   return { host: 'h1', plays: [{ play, vars: {}, sources: {}, tasks: entries }] };
 }
 
 async function run(host: ReturnType<typeof fakeHost>, tasks: Put[], check = false) {
   const conn = { name: 'h1', commandCount: 0, close: async () => undefined } as unknown as Connection;
   const spec = { name: 'h1', transport: 'ssh', address: '10.0.0.1', port: 22, user: 'root', become: false } as ConnectSpec;
-  return runHost(work(tasks), spec, { check }, {
-    connect: async () => conn,
-    gatherFacts: async () => DEBIAN11,
-    runProbes: host.runProbes,
-    registry: { put: host.put },
-    templates: new Templates(),
-    secrets: new Secrets(),
-    events: {},
-  });
+  return runHost(
+    work(tasks),
+    spec,
+    { check },
+    {
+      connect: async () => conn,
+      gatherFacts: async () => DEBIAN11,
+      runProbes: host.runProbes,
+      registry: { put: host.put },
+      templates: new Templates(),
+      secrets: new Secrets(),
+      events: {},
+    },
+  );
 }
 
 describe('host runner: probe batches', () => {
   it('reads everything in one round trip when nothing changes (a no-op run or a check)', async () => {
     const host = fakeHost({ '/a': 'a', '/b': 'b', '/c': 'c' });
-    const tasks = [{ path: '/a', content: 'a' }, { path: '/b', content: 'b' }, { path: '/c', content: 'C' }];
+    const tasks = [
+      { path: '/a', content: 'a' },
+      { path: '/b', content: 'b' },
+      { path: '/c', content: 'C' },
+    ];
     const r = await run(host, tasks, true);
     assert.deepEqual(host.batches, [['/a', '/b', '/c']]);
     assert.equal(r.counts.changed, 1, 'check mode still reports the drift of /c');
@@ -94,8 +114,15 @@ describe('host runner: probe batches', () => {
     const r = await run(host, tasks);
     // /a changes; /b is read again with /c (expected to change) and no further: /c's change makes
     // /d and /e stale anyway, so they are read after it.
-    assert.deepEqual(host.batches, [['/a', '/b', '/c', '/d', '/e'], ['/b', '/c'], ['/d', '/e']]);
-    assert.deepEqual(r.tasks.map((t) => t.status), ['changed', 'ok', 'changed', 'ok', 'ok']);
+    assert.deepEqual(host.batches, [
+      ['/a', '/b', '/c', '/d', '/e'],
+      ['/b', '/c'],
+      ['/d', '/e'],
+    ]);
+    assert.deepEqual(
+      r.tasks.map((t) => t.status),
+      ['changed', 'ok', 'changed', 'ok', 'ok'],
+    );
   });
 
   it('plans every task on what the host holds after the last change, even when the guess was wrong', async () => {
@@ -108,7 +135,10 @@ describe('host runner: probe batches', () => {
       { path: '/d', content: 'd' },
     ];
     const r = await run(host, tasks);
-    assert.deepEqual(r.tasks.map((t) => t.status), ['changed', 'ok', 'changed', 'changed']);
+    assert.deepEqual(
+      r.tasks.map((t) => t.status),
+      ['changed', 'ok', 'changed', 'changed'],
+    );
     assert.equal(host.state.get('/c'), 'c');
     assert.deepEqual(host.batches, [['/a', '/b', '/c', '/d'], ['/b', '/c', '/d'], ['/d']]);
   });

@@ -150,7 +150,12 @@ describe('inventory errors: names and graph', () => {
   });
 
   it('invalid group names', () => {
-    expectError(inv('all:\n  children:\n    "web:prod":\n      hosts:\n        w:\n'), { message: /invalid group name 'web:prod'/, line: 3, col: 5, hint: /host patterns/ });
+    expectError(inv('all:\n  children:\n    "web:prod":\n      hosts:\n        w:\n'), {
+      message: /invalid group name 'web:prod'/,
+      line: 3,
+      col: 5,
+      hint: /host patterns/,
+    });
   });
 
   it('bad host ranges', () => {
@@ -160,7 +165,12 @@ describe('inventory errors: names and graph', () => {
   });
 
   it('invalid variable names', () => {
-    expectError(inv('all:\n  vars:\n    my-var: 1\n  hosts:\n    h:\n'), { message: /invalid variable name 'my-var'/, line: 3, col: 5, hint: /letters, digits and '_'/ });
+    expectError(inv('all:\n  vars:\n    my-var: 1\n  hosts:\n    h:\n'), {
+      message: /invalid variable name 'my-var'/,
+      line: 3,
+      col: 5,
+      hint: /letters, digits and '_'/,
+    });
   });
 
   it('ansible_group_priority that is not an integer', () => {
@@ -184,7 +194,11 @@ describe('inventory errors: connection vars are type-checked where they are writ
   const host = (vars: string) => inv(`all:\n  hosts:\n    h1:\n${vars}`);
 
   it('ansible_port must be an integer 1..65535', () => {
-    expectError(host('      ansible_port: twenty-two\n'), { message: /ansible_port must be an integer from 1 to 65535, found the string "twenty-two"/, line: 4, col: 7 });
+    expectError(host('      ansible_port: twenty-two\n'), {
+      message: /ansible_port must be an integer from 1 to 65535, found the string "twenty-two"/,
+      line: 4,
+      col: 7,
+    });
     expectError(host('      ansible_port: 70000\n'), { message: /ansible_port must be an integer/, line: 4 });
     expectError(host('      ansible_port: 0\n'), { message: /ansible_port must be an integer/ });
     expectError(host('      ansible_ssh_port: 22.5\n'), { message: /ansible_ssh_port must be an integer/, hint: /ansible_ssh_port: 22/ });
@@ -199,17 +213,22 @@ describe('inventory errors: connection vars are type-checked where they are writ
   });
 
   it('in a group_vars file, the error names that file', () => {
-    expectError({ 'inventory.yml': 'all:\n  hosts:\n    h1:\n', 'group_vars/all.yml': '# conn\nansible_port: "22x"\n' }, {
-      message: /ansible_port must be an integer/,
-      file: path.join('group_vars', 'all.yml'),
-      line: 2,
-      col: 1,
-    });
+    expectError(
+      { 'inventory.yml': 'all:\n  hosts:\n    h1:\n', 'group_vars/all.yml': '# conn\nansible_port: "22x"\n' },
+      {
+        message: /ansible_port must be an integer/,
+        file: path.join('group_vars', 'all.yml'),
+        line: 2,
+        col: 1,
+      },
+    );
   });
 
   it('accepts what Ansible accepts', () => {
     const file = write(
-      host('      ansible_port: "2222"\n      ansible_become: "yes"\n      ansible_host_key_checking: off\n      ansible_host: "{{ inventory_hostname }}.lan"\n      ansible_connection: local\n'),
+      host(
+        '      ansible_port: "2222"\n      ansible_become: "yes"\n      ansible_host_key_checking: off\n      ansible_host: "{{ inventory_hostname }}.lan"\n      ansible_connection: local\n',
+      ),
     );
     assert.equal(hostVars(loadInventory(file), 'h1').vars.ansible_port, '2222');
   });
@@ -217,28 +236,40 @@ describe('inventory errors: connection vars are type-checked where they are writ
 
 describe('inventory errors: vars files', () => {
   it('a YAML error in a group_vars file names that file', () => {
-    expectError({ 'inventory.yml': 'all:\n  hosts:\n    h1:\n', 'group_vars/all/main.yml': 'a: 1\nb: [\n' }, {
-      message: /./,
-      file: path.join('group_vars', 'all', 'main.yml'),
-      line: 3,
-    });
+    expectError(
+      { 'inventory.yml': 'all:\n  hosts:\n    h1:\n', 'group_vars/all/main.yml': 'a: 1\nb: [\n' },
+      {
+        message: /./,
+        file: path.join('group_vars', 'all', 'main.yml'),
+        line: 3,
+      },
+    );
   });
 
   it('a vars file must hold a mapping', () => {
-    expectError({ 'inventory.yml': 'all:\n  hosts:\n    h1:\n', 'host_vars/h1.yml': '- a\n- b\n' }, {
-      message: /vars file .*h1\.yml must be a mapping of variable names to values, found a list/,
-      file: path.join('host_vars', 'h1.yml'),
-      line: 1,
-      col: 1,
-    });
+    expectError(
+      { 'inventory.yml': 'all:\n  hosts:\n    h1:\n', 'host_vars/h1.yml': '- a\n- b\n' },
+      {
+        message: /vars file .*h1\.yml must be a mapping of variable names to values, found a list/,
+        file: path.join('host_vars', 'h1.yml'),
+        line: 1,
+        col: 1,
+      },
+    );
   });
 
   it('a missing inventory file', () => {
-    assert.throws(() => loadInventory('/nonexistent/inventory.yml'), (e: unknown) => e instanceof InputError && /file not found/.test(e.message) && e.pos?.file === '/nonexistent/inventory.yml');
+    assert.throws(
+      () => loadInventory('/nonexistent/inventory.yml'),
+      (e: unknown) => e instanceof InputError && /file not found/.test(e.message) && e.pos?.file === '/nonexistent/inventory.yml',
+    );
   });
 
   it('an unknown host asked for vars', () => {
     const file = write(inv('all:\n  hosts:\n    h1:\n'));
-    assert.throws(() => hostVars(loadInventory(file), 'h2'), (e: unknown) => e instanceof InputError && /unknown host 'h2'/.test(e.message) && /h1/.test(e.hint ?? ''));
+    assert.throws(
+      () => hostVars(loadInventory(file), 'h2'),
+      (e: unknown) => e instanceof InputError && /unknown host 'h2'/.test(e.message) && /h1/.test(e.hint ?? ''),
+    );
   });
 });

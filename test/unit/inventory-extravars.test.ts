@@ -110,7 +110,9 @@ describe('connection vars', () => {
 
   it('converts to typed values', () => {
     assert.deepEqual(
-      connVars(hv({ ansible_host: '192.0.2.1', ansible_port: '2222', ansible_become: 'yes', ansible_host_key_checking: false, ansible_connection: 'ssh', other: 1 })),
+      connVars(
+        hv({ ansible_host: '192.0.2.1', ansible_port: '2222', ansible_become: 'yes', ansible_host_key_checking: false, ansible_connection: 'ssh', other: 1 }),
+      ),
       { ansible_host: '192.0.2.1', ansible_port: 2222, ansible_become: true, ansible_host_key_checking: false, ansible_connection: 'ssh' },
     );
   });
@@ -154,6 +156,9 @@ describe('Python-style JSON (what ansible-inventory prints)', () => {
   });
 
   it('sorts keys at every level and indents by 4', () => {
-    assert.equal(pyJsonDumps({ b: [], a: { d: 1, c: {} }, e: 'é"\n' }), '{\n    "a": {\n        "c": {},\n        "d": 1\n    },\n    "b": [],\n    "e": "é\\"\\n"\n}');
+    assert.equal(
+      pyJsonDumps({ b: [], a: { d: 1, c: {} }, e: 'é"\n' }),
+      '{\n    "a": {\n        "c": {},\n        "d": 1\n    },\n    "b": [],\n    "e": "é\\"\\n"\n}',
+    );
   });
 });

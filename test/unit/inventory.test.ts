@@ -43,14 +43,10 @@ describe('inventory: structure', () => {
   const inv = loadInventory(fixture('basic', 'inventory.yml'));
 
   it('keeps hosts in file order, one entry per host even when listed in several groups', () => {
-    assert.deepEqual([...inv.hosts.keys()], [
-      'mail.example.com',
-      'foo.example.com',
-      'bar.example.com',
-      'one.example.com',
-      'two.example.com',
-      'three.example.com',
-    ]);
+    assert.deepEqual(
+      [...inv.hosts.keys()],
+      ['mail.example.com', 'foo.example.com', 'bar.example.com', 'one.example.com', 'two.example.com', 'three.example.com'],
+    );
     assert.deepEqual(inv.hosts.get('foo.example.com')!.groups, ['webservers', 'east']);
   });
 

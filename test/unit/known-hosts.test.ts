@@ -58,12 +58,15 @@ describe('known_hosts parsing and lookup', () => {
     ].join('\n');
     const e = parseKnownHosts(text, 'F');
     assert.equal(e.length, 4);
-    assert.deepEqual(e.map((x) => [x.line, x.marker, x.hosts]), [
-      [3, undefined, 'web1,10.0.0.1'],
-      [4, undefined, '[127.0.0.1]:2222'],
-      [5, 'revoked', '*'],
-      [6, 'cert-authority', '*.test'],
-    ]);
+    assert.deepEqual(
+      e.map((x) => [x.line, x.marker, x.hosts]),
+      [
+        [3, undefined, 'web1,10.0.0.1'],
+        [4, undefined, '[127.0.0.1]:2222'],
+        [5, 'revoked', '*'],
+        [6, 'cert-authority', '*.test'],
+      ],
+    );
   });
 
   it('names hosts like ssh: bare on port 22, [host]:port otherwise, lower case', () => {
@@ -86,7 +89,10 @@ describe('known_hosts parsing and lookup', () => {
     execFileSync('ssh-keygen', ['-q', '-H', '-f', f], { stdio: 'ignore' });
     const e = parseKnownHosts(fs.readFileSync(f, 'utf8'), f);
     assert.equal(e.length, 2);
-    assert.ok(e.every((x) => x.hosts.startsWith('|1|')), 'entries are hashed');
+    assert.ok(
+      e.every((x) => x.hosts.startsWith('|1|')),
+      'entries are hashed',
+    );
     assert.equal(checkHostKey(e, '[127.0.0.1]:2222', keys.a!.blob).status, 'known');
     assert.equal(checkHostKey(e, 'web1.test', keys.b!.blob).status, 'known');
     assert.equal(checkHostKey(e, '[127.0.0.1]:2223', keys.a!.blob).status, 'unknown');

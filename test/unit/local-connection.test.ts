@@ -74,7 +74,18 @@ describe('command argv', () => {
     assert.deepEqual(commandArgv('x', { ...base, become: true }), ['sudo', '-n', '-u', 'root', '--', '/bin/sh', '-c', 'x']);
     assert.deepEqual(commandArgv('x', { ...base, become: true, loginUser: 'root' }), ['/bin/sh', '-c', 'x']);
     assert.deepEqual(commandArgv('x', { ...base, become: true, timeoutMs: 1500 }), [
-      'sudo', '-n', '-u', 'root', '--', 'timeout', '-k', '5', '1.5', '/bin/sh', '-c', 'x',
+      'sudo',
+      '-n',
+      '-u',
+      'root',
+      '--',
+      'timeout',
+      '-k',
+      '5',
+      '1.5',
+      '/bin/sh',
+      '-c',
+      'x',
     ]);
     assert.throws(() => commandArgv('x', { ...base, timeoutMs: 0 }), /timeoutMs/);
   });

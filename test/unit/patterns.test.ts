@@ -149,7 +149,11 @@ describe('patterns: --limit', () => {
 
 describe('patterns: errors', () => {
   it('a part that matches nothing is an error listing the known groups (Ansible only warns)', () => {
-    const e = rejects(() => sel('webservers:!webserver'), /could not match supplied host pattern 'webserver'/, /known groups: all, berlin, dbservers, edge_empty, europe, france/);
+    const e = rejects(
+      () => sel('webservers:!webserver'),
+      /could not match supplied host pattern 'webserver'/,
+      /known groups: all, berlin, dbservers, edge_empty, europe, france/,
+    );
     assert.match(e.hint!, /hosts: solo, 192\.0\.2\.50, web1\.example\.com/);
   });
 

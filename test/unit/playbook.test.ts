@@ -29,24 +29,26 @@ function inputError(fn: () => unknown): InputError {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('playbook loading', () => {
-
   it('loads plays, tasks, handlers, tags and imports', () => {
     write('inner.yml', '- name: inner\n  tasks:\n    - name: t2\n      command: { cmd: "true" }\n');
-    const f = write('outer.yml', [
-      '- name: outer',
-      '  hosts: web',
-      '  tags: [base]',
-      '  tasks:',
-      '    - name: t1',
-      '      copy: { dest: /tmp/x, content: hi }',
-      '      notify: h1',
-      '      tags: extra',
-      '  handlers:',
-      '    - name: h1',
-      '      service: { name: nginx, state: reloaded }',
-      '- import_playbook: inner.yml',
-      '',
-    ].join('\n'));
+    const f = write(
+      'outer.yml',
+      [
+        '- name: outer',
+        '  hosts: web',
+        '  tags: [base]',
+        '  tasks:',
+        '    - name: t1',
+        '      copy: { dest: /tmp/x, content: hi }',
+        '      notify: h1',
+        '      tags: extra',
+        '  handlers:',
+        '    - name: h1',
+        '      service: { name: nginx, state: reloaded }',
+        '- import_playbook: inner.yml',
+        '',
+      ].join('\n'),
+    );
     const pb = loadPlaybook(f, TASKS);
     assert.equal(pb.plays.length, 2);
     assert.equal(pb.plays[0].hosts, 'web');

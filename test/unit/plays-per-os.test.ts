@@ -12,7 +12,10 @@ import { ALL, DEBIAN11, FEDORA36 } from '../fixtures/facts.js';
 import type { Facts } from '../../src/facts/types.js';
 import { ROOT } from '../e2e/play.js';
 
-const templates = new Templates({ templateDir: path.join(ROOT, 'templates'), env: { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE', MSK_S3_SECRET_KEY: 'secret-example', MSK_MISSKEY_TOKEN: 'token-example' } });
+const templates = new Templates({
+  templateDir: path.join(ROOT, 'templates'),
+  env: { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE', MSK_S3_SECRET_KEY: 'secret-example', MSK_MISSKEY_TOKEN: 'token-example' },
+});
 const site = loadPlaybook(path.join(ROOT, 'playbooks', 'site.yml'), TASKS);
 const hostVars = { misskey_domain: 'ex.social', s3_bucket: 'ex-social-drive', acme_email: 'a@ex.social' };
 
@@ -42,7 +45,12 @@ describe('playbooks rendered per OS (fixtures)', () => {
       const r = render(ALL[os]);
       assert.equal(r['Cache directory owned by the nginx worker user'].owner, 'www-data');
       assert.equal(r['Proxy vhost (layout A)'].dest, '/etc/nginx/sites-available/s3.ex.social.conf');
-      assert.deepEqual(r['Enable the proxy vhost (layout A, sites-enabled)'], { path: '/etc/nginx/sites-enabled/s3.ex.social.conf', state: 'link', src: '/etc/nginx/sites-available/s3.ex.social.conf', rollback_group: 'nginx' });
+      assert.deepEqual(r['Enable the proxy vhost (layout A, sites-enabled)'], {
+        path: '/etc/nginx/sites-enabled/s3.ex.social.conf',
+        state: 'link',
+        src: '/etc/nginx/sites-available/s3.ex.social.conf',
+        rollback_group: 'nginx',
+      });
     });
   }
 
@@ -53,7 +61,10 @@ describe('playbooks rendered per OS (fixtures)', () => {
     assert.equal(fed['Certificate for the proxy name'], 'skipped');
     const deb = render(DEBIAN11, { proxy_layout: 'directory' });
     assert.equal(deb['Proxy location in the Misskey vhost (layout B)'].path, '/etc/nginx/sites-available/misskey.conf');
-    assert.match(deb['Proxy location in the Misskey vhost (layout B)'].block, /^# <baseUrl>\/storage\/<name> is the object storage\/<name>[\s\S]*location \/storage\/ \{\n    limit_except GET \{/);
+    assert.match(
+      deb['Proxy location in the Misskey vhost (layout B)'].block,
+      /^# <baseUrl>\/storage\/<name> is the object storage\/<name>[\s\S]*location \/storage\/ \{\n    limit_except GET \{/,
+    );
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].base_url, 'https://ex.social');
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].prefix, 'storage');
   });

@@ -5,13 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TaskError } from '../../src/errors.js';
 import { LocalConnection } from '../../src/connection/local.js';
-import {
-  buildProbeScript,
-  parseProbeOutput,
-  PROBE_COMMAND,
-  runProbes,
-  runScript,
-} from '../../src/runner/probe-batch.js';
+import { buildProbeScript, parseProbeOutput, PROBE_COMMAND, runProbes, runScript } from '../../src/runner/probe-batch.js';
 import type { CmdState, FileState, Probe } from '../../src/task.js';
 
 /** Run PROBE_COMMAND with `shell` exactly as a connection would: script on stdin. */
@@ -24,9 +18,7 @@ function runWith(shell: string[], script: string): Promise<{ code: number; stdou
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
     child.stdin.end(script);
   });
 }
@@ -87,8 +79,14 @@ for (const [label, shell] of Object.entries(SHELLS)) {
       const [plain, empty, missing, sub, link, dangling, setuid, devnull, deeper] = (await probeWith(shell, probes)) as FileState[];
       const me = os.userInfo().username;
       assert.deepEqual(plain, {
-        kind: 'file', exists: true, type: 'file', mode: '0640', size: 24, owner: me,
-        group: plain!.group, content: 'server {\n  listen 80;\n}\n',
+        kind: 'file',
+        exists: true,
+        type: 'file',
+        mode: '0640',
+        size: 24,
+        owner: me,
+        group: plain!.group,
+        content: 'server {\n  listen 80;\n}\n',
       });
       assert.ok(plain!.group && plain!.group.length > 0);
       assert.equal(empty!.content, '');
@@ -224,7 +222,10 @@ describe('probe-batch script and parser', () => {
     const [stdinEcho, ...argvLines] = r!.stdout.split('\n');
     assert.equal(stdinEcho, secret, 'the command got the secret on stdin');
     assert.ok(argvLines.length > 5, 'the argv dump ran');
-    assert.ok(argvLines.some((l) => l.includes('eval "$s"')), 'the dump saw the probe shell while it ran');
+    assert.ok(
+      argvLines.some((l) => l.includes('eval "$s"')),
+      'the dump saw the probe shell while it ran',
+    );
     for (const l of argvLines) {
       assert.ok(!l.includes(secret) && !l.includes(b64), `secret in a process argv: ${l.slice(0, 80)}`);
     }
@@ -232,10 +233,7 @@ describe('probe-batch script and parser', () => {
 
   it('uses one exec for many probes through a real connection, and none for no probes', async () => {
     const conn = new LocalConnection('localhost');
-    const probes: Probe[] = [
-      ...Array.from({ length: 20 }, (_, i): Probe => ({ kind: 'cmd', cmd: `echo ${i}` })),
-      { kind: 'file', path: p('plain.conf') },
-    ];
+    const probes: Probe[] = [...Array.from({ length: 20 }, (_, i): Probe => ({ kind: 'cmd', cmd: `echo ${i}` })), { kind: 'file', path: p('plain.conf') }];
     const r = await runProbes(conn, probes);
     assert.equal(conn.commandCount, 1);
     assert.equal((r[19] as CmdState).stdout, '19\n');
@@ -253,7 +251,10 @@ describe('probe-batch script and parser', () => {
   });
 
   it('ignores noise before the start marker (a chatty login shell) and checks completeness', () => {
-    const probes: Probe[] = [{ kind: 'file', path: '/x' }, { kind: 'cmd', cmd: 'true' }];
+    const probes: Probe[] = [
+      { kind: 'file', path: '/x' },
+      { kind: 'cmd', cmd: 'true' },
+    ];
     const m = 'ab'.repeat(16);
     const good = `Welcome!\n${m} BEGIN\n${m} 0 F missing\n${m} 1 R 0\n${m} 1 E \n${m} 1 O aGk=\n${m} END\n`;
     assert.deepEqual(parseProbeOutput(good, probes), [

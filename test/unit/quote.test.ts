@@ -35,7 +35,7 @@ const NASTY: string[] = [
   'a=b c=d',
   'héllo wörld ✓ 日本語 🚀',
   '\x01\x02\x7f\x1b[31m',
-  "mixed 'single' and \"double\" and $(sub) and `tick` and \\",
+  'mixed \'single\' and "double" and $(sub) and `tick` and \\',
   '!event',
   '%1',
   '=cmd',

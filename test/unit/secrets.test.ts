@@ -22,13 +22,19 @@ describe('secrets', () => {
     const OLD = 'OLDcanarySECRET0123456789';
     const NEW = 'NEWsecretVALUE9876543210';
     it("s3cmd's ini lines: both sides masked, the diff still says the key changed", () => {
-      const f = maskFieldPair(`access_key = AKOLD12345\nsecret_key = ${OLD}\nhost_base = s3\n`, `access_key = AKOLD12345\nsecret_key = ${NEW}\nhost_base = s3\n`);
+      const f = maskFieldPair(
+        `access_key = AKOLD12345\nsecret_key = ${OLD}\nhost_base = s3\n`,
+        `access_key = AKOLD12345\nsecret_key = ${NEW}\nhost_base = s3\n`,
+      );
       assert.equal(f.before, `access_key = ${MASK}\nsecret_key = ${MASK}\nhost_base = s3\n`);
       assert.equal(f.after, `access_key = ${MASK}\nsecret_key = ${CHANGED_MARK}\nhost_base = s3\n`);
       assert.deepEqual(f.found.sort(), ['AKOLD12345', 'AKOLD12345', NEW, OLD].sort());
     });
     it("Misskey v10's YAML (quoted), v11/v12 meta lines (JSON values) and JSON objects", () => {
-      const y = maskFieldPair(`drive:\n  config:\n    accessKey: 'AK'\n    secretKey: '${OLD}'\n`, `drive:\n  config:\n    accessKey: 'AK'\n    secretKey: '${NEW}'\n`);
+      const y = maskFieldPair(
+        `drive:\n  config:\n    accessKey: 'AK'\n    secretKey: '${OLD}'\n`,
+        `drive:\n  config:\n    accessKey: 'AK'\n    secretKey: '${NEW}'\n`,
+      );
       assert.equal(y.before, `drive:\n  config:\n    accessKey: ${MASK}\n    secretKey: ${MASK}\n`);
       assert.equal(y.after, `drive:\n  config:\n    accessKey: ${MASK}\n    secretKey: ${CHANGED_MARK}\n`);
       assert.ok(y.found.includes(OLD), 'the quotes are not part of the value found');

@@ -54,8 +54,7 @@ before(() => {
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const resolve = (name: string, vars: Record<string, unknown> = {}, extra = {}) =>
-  resolveConnectSpec(name, vars, { sshConfigFile: cfg, ...extra });
+const resolve = (name: string, vars: Record<string, unknown> = {}, extra = {}) => resolveConnectSpec(name, vars, { sshConfigFile: cfg, ...extra });
 
 describe('ssh-config: resolveConnectSpec', () => {
   it('uses a Host alias: HostName, Port, User, IdentityFile (~), known hosts, policy', () => {
@@ -65,12 +64,7 @@ describe('ssh-config: resolveConnectSpec', () => {
     assert.equal(s.port, 2201);
     assert.equal(s.user, 'deploy');
     assert.equal(s.privateKeyFile, path.join(home, '.ssh/web1_ed25519'), 'first IdentityFile, ~ expanded');
-    assert.deepEqual(s.knownHostsFiles, [
-      path.join(home, '.ssh/kh_web'),
-      '/etc/ssh/kh_extra',
-      '/etc/ssh/ssh_known_hosts',
-      '/etc/ssh/ssh_known_hosts2',
-    ]);
+    assert.deepEqual(s.knownHostsFiles, [path.join(home, '.ssh/kh_web'), '/etc/ssh/kh_extra', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
     assert.equal(s.hostKeyPolicy, 'accept-new');
     assert.equal(s.become, false);
     assert.equal(s.becomeUser, 'root');
@@ -83,7 +77,10 @@ describe('ssh-config: resolveConnectSpec', () => {
     assert.deepEqual([s.keepaliveIntervalMs, s.keepaliveCountMax], [10_000, 3]);
     const o = resolve('db1', { ansible_ssh_common_args: '-o ServerAliveInterval=2 -o ServerAliveCountMax=5' });
     assert.deepEqual([o.keepaliveIntervalMs, o.keepaliveCountMax], [2000, 5]);
-    assert.throws(() => resolve('db1', { ansible_ssh_common_args: '-o ServerAliveInterval=soon' }), /ServerAliveInterval must be a whole number >= 1, got "soon"/);
+    assert.throws(
+      () => resolve('db1', { ansible_ssh_common_args: '-o ServerAliveInterval=soon' }),
+      /ServerAliveInterval must be a whole number >= 1, got "soon"/,
+    );
   });
 
   it('matches wildcard patterns, honours negation and %h, and falls through to Host *', () => {
@@ -163,7 +160,10 @@ describe('ssh-config: resolveConnectSpec', () => {
   });
 
   it('refuses invalid vars and config values with InputError', () => {
-    assert.throws(() => resolve('web1', { ansible_port: 'twenty' }), (e: unknown) => e instanceof InputError && /ansible_port/.test(e.message));
+    assert.throws(
+      () => resolve('web1', { ansible_port: 'twenty' }),
+      (e: unknown) => e instanceof InputError && /ansible_port/.test(e.message),
+    );
     assert.throws(() => resolve('web1', { ansible_port: 70000 }), InputError);
     assert.throws(() => resolve('web1', { ansible_become: 'perhaps' }), /ansible_become/);
     assert.throws(() => resolve('web1', { ansible_connection: 'docker' }), /not supported/);
@@ -189,14 +189,20 @@ function emptyConfig(): string {
 describe('ssh options in ansible_ssh_common_args', () => {
   it('reads -o options in both spellings, and they beat the ssh config', async () => {
     const { sshArgOptions, resolveConnectSpec } = await import('../../src/connection/ssh-config.js');
-    assert.deepEqual(sshArgOptions('h', { ansible_ssh_common_args: '-o UserKnownHostsFile=/k -o StrictHostKeyChecking yes -C', ansible_ssh_extra_args: '-oConnectTimeout=3' }), {
-      userknownhostsfile: '/k',
-      stricthostkeychecking: 'yes',
-      connecttimeout: '3',
-    });
-    const spec = resolveConnectSpec('h', { ansible_host: '127.0.0.1', ansible_user: 'root', ansible_ssh_common_args: '-o UserKnownHostsFile=/tmp/kh -o StrictHostKeyChecking=accept-new' }, { sshConfigFile: emptyConfig() });
+    assert.deepEqual(
+      sshArgOptions('h', { ansible_ssh_common_args: '-o UserKnownHostsFile=/k -o StrictHostKeyChecking yes -C', ansible_ssh_extra_args: '-oConnectTimeout=3' }),
+      {
+        userknownhostsfile: '/k',
+        stricthostkeychecking: 'yes',
+        connecttimeout: '3',
+      },
+    );
+    const spec = resolveConnectSpec(
+      'h',
+      { ansible_host: '127.0.0.1', ansible_user: 'root', ansible_ssh_common_args: '-o UserKnownHostsFile=/tmp/kh -o StrictHostKeyChecking=accept-new' },
+      { sshConfigFile: emptyConfig() },
+    );
     assert.equal(spec.knownHostsFiles[0], '/tmp/kh', 'the user file comes first (accept-new writes there)');
     assert.equal(spec.hostKeyPolicy, 'accept-new');
   });
 });
-

@@ -41,13 +41,35 @@ interface Fixture {
 }
 
 const FIXTURE_KEYS = ['facts', 'facts_override', 'check', 'params', 'state', 'results', 'probes', 'expect'];
-const EXPECT_KEYS = ['action', 'summary', 'summary_match', 'msg_match', 'diffs', 'after_match', 'after_not_match', 'added_lines', 'steps', 'steps_match', 'data', 'error'];
+const EXPECT_KEYS = [
+  'action',
+  'summary',
+  'summary_match',
+  'msg_match',
+  'diffs',
+  'after_match',
+  'after_not_match',
+  'added_lines',
+  'steps',
+  'steps_match',
+  'data',
+  'error',
+];
 
 function result(r: NonNullable<Fixture['results']>[number]): ProbeResult {
   if ('file' in r) {
     if (r.file === null || r.file.exists === false) return { kind: 'file', exists: false };
     const content = r.file.content;
-    return { kind: 'file', exists: true, type: 'file', mode: '0644', owner: 'root', group: 'root', ...(content !== undefined ? { size: content.length } : {}), ...r.file } as FileState;
+    return {
+      kind: 'file',
+      exists: true,
+      type: 'file',
+      mode: '0644',
+      owner: 'root',
+      group: 'root',
+      ...(content !== undefined ? { size: content.length } : {}),
+      ...r.file,
+    } as FileState;
   }
   return { kind: 'cmd', code: 0, stdout: '', stderr: '', ...r.cmd };
 }
@@ -66,7 +88,11 @@ function runFixture(def: TaskDef, f: Fixture): void {
     assert.match(pr.kind === 'file' ? `file ${pr.path}` : pr.cmd, new RegExp(re), `probe ${i}`);
   });
   const results = (f.results ?? []).map(result);
-  const state: HostState = { rollback: new Map(), changedGroups: new Set(f.state?.changed_groups ?? []), planned: new Map(Object.entries(f.state?.planned ?? {})) };
+  const state: HostState = {
+    rollback: new Map(),
+    changedGroups: new Set(f.state?.changed_groups ?? []),
+    planned: new Map(Object.entries(f.state?.planned ?? {})),
+  };
   const check = f.check ?? true;
   const ctx = { host: 'h', facts, check, state, renderTemplate: () => '', willWrite: (p: string) => check && state.planned.has(p) };
   const e = f.expect;
@@ -79,16 +105,19 @@ function runFixture(def: TaskDef, f: Fixture): void {
   const summary = plan.action === 'change' || plan.action === 'run' ? plan.summary : undefined;
   if (e.summary !== undefined) assert.equal(summary, e.summary);
   if (e.summary_match) assert.match(summary ?? '', new RegExp(e.summary_match));
-  if (e.msg_match) assert.match(plan.action === 'ok' || plan.action === 'skip' ? plan.msg ?? '' : '', new RegExp(e.msg_match));
-  const diffs = plan.action === 'change' ? plan.diffs ?? [] : [];
+  if (e.msg_match) assert.match(plan.action === 'ok' || plan.action === 'skip' ? (plan.msg ?? '') : '', new RegExp(e.msg_match));
+  const diffs = plan.action === 'change' ? (plan.diffs ?? []) : [];
   if (e.diffs) assert.deepEqual(diffs, e.diffs);
   if (e.after_match) assert.match(diffs[0]?.after ?? '', new RegExp(e.after_match));
   if (e.after_not_match) assert.doesNotMatch(diffs[0]?.after ?? '', new RegExp(e.after_not_match));
   if (e.added_lines) {
     const before = new Set((diffs[0]?.before ?? '').split('\n'));
-    assert.deepEqual((diffs[0]?.after ?? '').split('\n').filter((l) => !before.has(l)), e.added_lines);
+    assert.deepEqual(
+      (diffs[0]?.after ?? '').split('\n').filter((l) => !before.has(l)),
+      e.added_lines,
+    );
   }
-  const steps = (plan.action === 'change' || plan.action === 'run' ? plan.steps ?? [] : []).map(describeStep);
+  const steps = (plan.action === 'change' || plan.action === 'run' ? (plan.steps ?? []) : []).map(describeStep);
   if (e.steps) assert.deepEqual(steps, e.steps);
   (e.steps_match ?? []).forEach((re, i) => assert.match(steps[i] ?? '', new RegExp(re), `step ${i}`));
   if (e.steps_match) assert.equal(steps.length, e.steps_match.length, 'number of steps');
@@ -98,13 +127,26 @@ function runFixture(def: TaskDef, f: Fixture): void {
 describe('task plans (fixtures in test/tasks/<task>/<case>.yml)', () => {
   const dirs = fs.readdirSync(DIR).filter((d) => fs.statSync(path.join(DIR, d)).isDirectory());
   it('every task has fixtures, and every fixture directory is a task', () => {
-    assert.deepEqual(Object.keys(TASKS).filter((t) => !dirs.includes(t)), [], 'tasks without fixtures');
-    assert.deepEqual(dirs.filter((d) => !TASKS[d]), [], 'fixture directories of no task');
+    assert.deepEqual(
+      Object.keys(TASKS).filter((t) => !dirs.includes(t)),
+      [],
+      'tasks without fixtures',
+    );
+    assert.deepEqual(
+      dirs.filter((d) => !TASKS[d]),
+      [],
+      'fixture directories of no task',
+    );
   });
   for (const task of dirs.sort()) {
     describe(task, () => {
-      for (const file of fs.readdirSync(path.join(DIR, task)).filter((f) => f.endsWith('.yml')).sort()) {
-        it(file.replace(/\.yml$/, '').replace(/-/g, ' '), () => runFixture(TASKS[task] as TaskDef, parse(fs.readFileSync(path.join(DIR, task, file), 'utf8')) as Fixture));
+      for (const file of fs
+        .readdirSync(path.join(DIR, task))
+        .filter((f) => f.endsWith('.yml'))
+        .sort()) {
+        it(file.replace(/\.yml$/, '').replace(/-/g, ' '), () =>
+          runFixture(TASKS[task] as TaskDef, parse(fs.readFileSync(path.join(DIR, task, file), 'utf8')) as Fixture),
+        );
       }
     });
   }

@@ -7,13 +7,22 @@ import { judgeSmoke } from '../../tasks/s3_smoke.js';
 describe('nginx -t sandbox (check mode)', () => {
   it("the sandbox script: overlays over /etc, /var and the candidates' top dirs, contents in base64, a stand-in for a missing certificate", () => {
     const files: [string, PlannedWrite][] = [
-      ['/etc/nginx/sites-available/s3.conf', { content: 'server {\n    ssl_certificate /etc/letsencrypt/live/s3/fullchain.pem;\n    ssl_certificate_key /etc/letsencrypt/live/s3/privkey.pem;\n}\n', group: 'nginx' }],
+      [
+        '/etc/nginx/sites-available/s3.conf',
+        {
+          content: 'server {\n    ssl_certificate /etc/letsencrypt/live/s3/fullchain.pem;\n    ssl_certificate_key /etc/letsencrypt/live/s3/privkey.pem;\n}\n',
+          group: 'nginx',
+        },
+      ],
       ['/srv/nginx/extra.conf', { content: "add_header X 'y';\n", group: 'nginx' }],
       ['/var/cache/nginx/p', { dir: true }],
       ['/etc/nginx/sites-enabled/s3.conf', { link: '/etc/nginx/sites-available/s3.conf', group: 'nginx' }],
     ];
     const script = sandboxScript(files);
-    assert.deepEqual([...script.matchAll(/-o lowerdir=([^,\s]+),/g)].map((m) => m[1]), ['/etc', '/srv', '/var']);
+    assert.deepEqual(
+      [...script.matchAll(/-o lowerdir=([^,\s]+),/g)].map((m) => m[1]),
+      ['/etc', '/srv', '/var'],
+    );
     assert.ok(script.indexOf('mount -t tmpfs') < script.indexOf('mount -t overlay'), 'the tmpfs first: every upper dir lives in it');
     assert.ok(!script.includes("add_header X 'y'"), 'file contents only as base64 in heredocs');
     assert.match(script, /mkdir -p \/var\/cache\/nginx\/p\n/);

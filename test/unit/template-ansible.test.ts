@@ -59,8 +59,16 @@ const CASES: Case[] = [
   { name: 'subdomain-dynamic-https', src: 'nginx/s3-subdomain.conf.j2', vars: layoutA },
   { name: 'subdomain-static-http', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false, s3_use_https: false } },
   // A bucket with dots on HTTPS, on an endpoint with a port: path-style, TLS name without the port.
-  { name: 'subdomain-path-style-port', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, s3_bucket: 'media.example.com', s3_endpoint: 'objects.example.net:8443', s3_path_style: true } },
-  { name: 'location-static-port', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false, s3_endpoint: 'objects.example.net:7480' } },
+  {
+    name: 'subdomain-path-style-port',
+    src: 'nginx/s3-subdomain.conf.j2',
+    vars: { ...layoutA, s3_bucket: 'media.example.com', s3_endpoint: 'objects.example.net:8443', s3_path_style: true },
+  },
+  {
+    name: 'location-static-port',
+    src: 'nginx/s3-location.conf.j2',
+    vars: { ...layoutA, proxy_dynamic_upstream: false, s3_endpoint: 'objects.example.net:7480' },
+  },
   { name: 'location-dynamic', src: 'nginx/s3-location.conf.j2', vars: layoutA },
   { name: 'location-static', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false } },
   { name: 'cache-zone', src: 'nginx/s3-cache-zone.conf.j2', vars: layoutA },
@@ -98,14 +106,24 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
         connection: 'local',
         gather_facts: false,
         vars: { ansible_python_interpreter: '/usr/bin/python3' },
-        tasks: CASES.map((c) => ({ name: c.name, 'ansible.builtin.template': { src: c.src, dest: path.join(out, c.name), lstrip_blocks: true }, vars: c.vars })),
+        tasks: CASES.map((c) => ({
+          name: c.name,
+          'ansible.builtin.template': { src: c.src, dest: path.join(out, c.name), lstrip_blocks: true },
+          vars: c.vars,
+        })),
       },
     ];
     fs.writeFileSync(path.join(dir, 'play.yml'), JSON.stringify(play, null, 1));
     const r = spawnSync('ansible-playbook', ['-i', 'localhost,', path.join(dir, 'play.yml')], {
       cwd: dir,
       encoding: 'utf8',
-      env: { ...process.env, ANSIBLE_CONFIG: path.join(dir, 'none.cfg'), ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'False', ANSIBLE_RETRY_FILES_ENABLED: 'False' },
+      env: {
+        ...process.env,
+        ANSIBLE_CONFIG: path.join(dir, 'none.cfg'),
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_LOCALHOST_WARNING: 'False',
+        ANSIBLE_RETRY_FILES_ENABLED: 'False',
+      },
     });
     assert.equal(r.status, 0, `ansible-playbook failed:\n${r.stdout}\n${r.stderr}`);
 
@@ -119,8 +137,14 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
     // The include loses its newline and trim_blocks eats the one after the tag.
     assert.equal(fs.readFileSync(path.join(out, 'include.j2-a'), 'utf8'), 'xINCy\nINCend\n');
     const pathStyle = fs.readFileSync(path.join(out, 'subdomain-path-style-port'), 'utf8');
-    assert.match(pathStyle, /set \$mskplay_s3_upstream objects.example.net:8443;\n\s+proxy_pass https:\/\/\$mskplay_s3_upstream\/media.example.com\$request_uri;/);
+    assert.match(
+      pathStyle,
+      /set \$mskplay_s3_upstream objects.example.net:8443;\n\s+proxy_pass https:\/\/\$mskplay_s3_upstream\/media.example.com\$request_uri;/,
+    );
     assert.match(pathStyle, /proxy_ssl_name objects.example.net;/);
-    assert.match(fs.readFileSync(path.join(out, 'location-static-port'), 'utf8'), /proxy_pass https:\/\/mk-files.objects.example.net:7480\$request_uri;[\s\S]*proxy_ssl_name mk-files.objects.example.net;/);
+    assert.match(
+      fs.readFileSync(path.join(out, 'location-static-port'), 'utf8'),
+      /proxy_pass https:\/\/mk-files.objects.example.net:7480\$request_uri;[\s\S]*proxy_ssl_name mk-files.objects.example.net;/,
+    );
   });
 });

@@ -10,7 +10,10 @@ describe('templates', () => {
   });
 
   it('fails on an undefined variable, naming it', () => {
-    assert.throws(() => t.renderString('x {{ missing }}', vars), (e: unknown) => e instanceof TemplateRenderError && e.variable === 'missing');
+    assert.throws(
+      () => t.renderString('x {{ missing }}', vars),
+      (e: unknown) => e instanceof TemplateRenderError && e.variable === 'missing',
+    );
     assert.throws(() => t.renderString('{{ nested.nope }}', vars), /undefined variable 'nope'/);
     assert.throws(() => t.renderString('{{ missing | upper }}', vars), /undefined variable 'missing'/);
     assert.throws(() => t.evaluate("missing == 'x'", vars), /undefined variable 'missing'/);
@@ -28,11 +31,18 @@ describe('templates', () => {
 
   it("reads the environment with lookup('env', NAME) and fails when it is unset", () => {
     assert.equal(t.renderString("{{ lookup('env', 'MSK_TOKEN') }}", vars), 'tok-123');
-    assert.throws(() => t.renderString("{{ lookup('env', 'NOPE') }}", vars), (e: unknown) => (e as TemplateRenderError).variable === 'env NOPE');
+    assert.throws(
+      () => t.renderString("{{ lookup('env', 'NOPE') }}", vars),
+      (e: unknown) => (e as TemplateRenderError).variable === 'env NOPE',
+    );
   });
 
   it('renders variables that are templates themselves, lazily, and reports cycles', () => {
-    const lazy = new LazyVars(t, { domain: 'ex.social', host: 's3.{{ domain }}', broken: '{{ nope }}', c1: '{{ c2 }}', c2: '{{ c1 }}' }, { facts: { os: 'debian' } });
+    const lazy = new LazyVars(
+      t,
+      { domain: 'ex.social', host: 's3.{{ domain }}', broken: '{{ nope }}', c1: '{{ c2 }}', c2: '{{ c1 }}' },
+      { facts: { os: 'debian' } },
+    );
     const used = new Set<string>();
     assert.equal(t.renderValue('{{ host }}/{{ facts.os }}', lazy.context(), used), 's3.ex.social/debian');
     assert.ok(used.has('host') && used.has('domain'), 'tracks the variables a value came from');

@@ -9,8 +9,15 @@ import { pathToFileURL } from 'node:url';
 import { mirrorHostPorts, readAptSources } from './apt-sources.js';
 
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
 ]);
 
 function strip(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {

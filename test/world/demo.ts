@@ -45,8 +45,17 @@ async function main(): Promise<number> {
   const { hosts, inventory: inv } = await startSiteHosts(sb, roles, path.join(SANDBOX_DIR, 'inventory.yml'));
   const env = siteEnv();
   const envFile = path.join(SANDBOX_DIR, 'env');
-  fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
-  for (const h of HOSTS) console.log(`   ${h.name}: Misskey ${h.misskey}, https://${h.layout === 'subdomain' ? 's3.' : ''}${h.name}.test${h.layout === 'directory' ? '/storage' : '/misskey'}/...`);
+  fs.writeFileSync(
+    envFile,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
+  for (const h of HOSTS)
+    console.log(
+      `   ${h.name}: Misskey ${h.misskey}, https://${h.layout === 'subdomain' ? 's3.' : ''}${h.name}.test${h.layout === 'directory' ? '/storage' : '/misskey'}/...`,
+    );
 
   say(`npm run play -- site -i ${path.relative(ROOT, inv)}`);
   const code = await cli(['site', '-i', inv], env);

@@ -12,8 +12,19 @@ import { clientPublicKey, ensureHostKey, writeKnownHosts } from './keys.js';
 import { lowerDirs, type LayerName } from './layers.js';
 import { script } from './paths.js';
 import {
-  childrenOf, isAlive, isOurs, readCmdline, recordProc, run, runOk, signalRecorded, sleep, spawnDetached,
-  waitGone, type ProcRecord, type RunResult,
+  childrenOf,
+  isAlive,
+  isOurs,
+  readCmdline,
+  recordProc,
+  run,
+  runOk,
+  signalRecorded,
+  sleep,
+  spawnDetached,
+  waitGone,
+  type ProcRecord,
+  type RunResult,
 } from './proc.js';
 import { seedHelpers, type SeedFiles } from './seed.js';
 import { raiseLimits } from './sysctl.js';
@@ -78,7 +89,14 @@ function newRecord(name: string, layer: LayerName): HostRecord {
   const index = hostIndex(name);
   const id = `${WORLD.netnsPrefix}${name}`;
   return {
-    name, index, ip: hostIp(index), layer, dir: hostDir(name), netns: id, veth: id, cgroup: worldCgroup(name),
+    name,
+    index,
+    ip: hostIp(index),
+    layer,
+    dir: hostDir(name),
+    netns: id,
+    veth: id,
+    cgroup: worldCgroup(name),
   };
 }
 
@@ -127,8 +145,15 @@ async function launch(rec: HostRecord): Promise<void> {
   fs.writeFileSync(path.join(rec.dir, 'console.log'), '');
   ensureCgroup(rec.cgroup);
   const args = [
-    rec.netns, rec.cgroup, rec.name, lowerDirs(rec.layer), path.join(rec.dir, 'upper'), path.join(rec.dir, 'work'),
-    path.join(rec.dir, 'merged'), path.join(rec.dir, 'console.log'), await ensureDevTemplate(),
+    rec.netns,
+    rec.cgroup,
+    rec.name,
+    lowerDirs(rec.layer),
+    path.join(rec.dir, 'upper'),
+    path.join(rec.dir, 'work'),
+    path.join(rec.dir, 'merged'),
+    path.join(rec.dir, 'console.log'),
+    await ensureDevTemplate(),
   ];
   const launchLog = path.join(rec.dir, 'launch.log');
   const unshare = spawnDetached(script('host-launch.sh'), args, launchLog, `host-init.sh ${rec.name} `);
@@ -155,19 +180,34 @@ async function launch(rec: HostRecord): Promise<void> {
 }
 
 /** Run a command inside a host (all its namespaces, its root) as root; no SSH involved. */
-export async function hostExec(
-  name: string,
-  command: string,
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
+export async function hostExec(name: string, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   const init = record(name).init;
   if (!init || !isOurs(init)) throw new Error(`host ${name} has no running systemd`);
   return run(
     'nsenter',
     [
-      '-t', String(init.pid), '-m', '-u', '-i', '-n', '-p', '-C', '-r', '-w', '--',
-      '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root',
-      'USER=root', 'LOGNAME=root', 'TERM=dumb', 'LANG=C.UTF-8', '/bin/sh', '-c', command,
+      '-t',
+      String(init.pid),
+      '-m',
+      '-u',
+      '-i',
+      '-n',
+      '-p',
+      '-C',
+      '-r',
+      '-w',
+      '--',
+      '/usr/bin/env',
+      '-i',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'HOME=/root',
+      'USER=root',
+      'LOGNAME=root',
+      'TERM=dumb',
+      'LANG=C.UTF-8',
+      '/bin/sh',
+      '-c',
+      command,
     ],
     { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000 },
   );
@@ -212,7 +252,10 @@ async function waitBooted(rec: HostRecord, timeoutMs: number): Promise<{ state: 
   let failed: string[] = [];
   if (state !== 'running') {
     const f = await hostExec(rec.name, 'systemctl --failed --no-legend --plain', { timeoutMs: 10_000 });
-    failed = f.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+    failed = f.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0]!)
+      .filter(Boolean);
     if (state !== 'degraded') {
       const j = await hostExec(rec.name, 'journalctl -b --no-pager -n 25 -q', { timeoutMs: 10_000 });
       throw new Error(`${rec.name}: system state '${state}' (${r.stderr.trim()}); failed: ${failed.join(', ')}\n${j.stdout}`);
@@ -224,8 +267,15 @@ async function waitBooted(rec: HostRecord, timeoutMs: number): Promise<{ state: 
 
 function info(rec: HostRecord, booted: { state: string; failed: string[] }): HostInfo {
   return {
-    name: rec.name, index: rec.index, ip: rec.ip, domain: hostDomain(rec.index), layer: rec.layer,
-    upperDir: path.join(rec.dir, 'upper'), initPid: rec.init!.pid, systemState: booted.state, failedUnits: booted.failed,
+    name: rec.name,
+    index: rec.index,
+    ip: rec.ip,
+    domain: hostDomain(rec.index),
+    layer: rec.layer,
+    upperDir: path.join(rec.dir, 'upper'),
+    initPid: rec.init!.pid,
+    systemState: booted.state,
+    failedUnits: booted.failed,
   };
 }
 
@@ -365,7 +415,9 @@ export async function resetHost(name: string): Promise<HostInfo> {
   const trash = path.join(rec.dir, `.old-${Date.now()}`);
   fs.mkdirSync(trash);
   for (const d of ['upper', 'work']) if (fs.existsSync(path.join(rec.dir, d))) fs.renameSync(path.join(rec.dir, d), path.join(trash, d));
-  const del = removeTree(trash).catch(() => {}).finally(() => pendingDeletes.delete(del));
+  const del = removeTree(trash)
+    .catch(() => {})
+    .finally(() => pendingDeletes.delete(del));
   pendingDeletes.add(del);
   const fresh: HostRecord = { ...newRecord(name, spec.layer) };
   updateState((s) => (s.hosts[name] = fresh));

@@ -15,11 +15,7 @@ export interface InventoryHost {
  * ansible_ssh_private_key_file, plus `all.vars` (extraVars, merged over the defaults: strict host-key
  * checking against the world's known_hosts file).
  */
-export function inventoryYaml(
-  hosts: InventoryHost[],
-  extraVars: Record<string, unknown> = {},
-  hostVars: Record<string, Record<string, unknown>> = {},
-): string {
+export function inventoryYaml(hosts: InventoryHost[], extraVars: Record<string, unknown> = {}, hostVars: Record<string, Record<string, unknown>> = {}): string {
   const all: Record<string, unknown> = {
     hosts: Object.fromEntries(
       hosts.map((h) => [

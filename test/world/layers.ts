@@ -20,8 +20,18 @@ export const LAYER_NAMES: readonly LayerName[] = ['base', 'pkgs'];
 
 export const SUITE = 'bookworm';
 export const BASE_PACKAGES = [
-  'systemd', 'systemd-sysv', 'dbus', 'libpam-systemd', 'openssh-server', 'python3',
-  'ca-certificates', 'curl', 'iproute2', 'procps', 'sudo', 'openssl',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'libpam-systemd',
+  'openssh-server',
+  'python3',
+  'ca-certificates',
+  'curl',
+  'iproute2',
+  'procps',
+  'sudo',
+  'openssl',
 ];
 /** Installed for real by tests on base hosts; pre-installed in the pkgs layer. */
 export const HOST_INSTALL_PACKAGES = ['nginx', 's3cmd', 'certbot', 'python3-certbot-nginx'];

@@ -26,11 +26,7 @@ function holder(file: string): ProcRecord | null {
  * Run `fn` while holding the lock `file`. Waits (polling) while another live process holds it.
  * `onWait` is called once when we have to wait, e.g. to log who we are waiting for.
  */
-export async function withLock<T>(
-  file: string,
-  fn: () => Promise<T>,
-  opts: { timeoutMs?: number; onWait?: (owner: ProcRecord) => void } = {},
-): Promise<T> {
+export async function withLock<T>(file: string, fn: () => Promise<T>, opts: { timeoutMs?: number; onWait?: (owner: ProcRecord) => void } = {}): Promise<T> {
   const st = readStat(process.pid);
   const me: ProcRecord = { pid: process.pid, startTime: st?.startTime ?? '', expect: 'node' };
   const until = Date.now() + (opts.timeoutMs ?? 30 * 60_000);

@@ -45,7 +45,12 @@ async function startBridge(): Promise<void> {
   updateState((s) => (s.bridge = WORLD.bridge)); // recorded first: a crash right after still gets cleaned
   // A fixed MAC: otherwise the bridge takes its lowest port's, which changes as hosts come and go,
   // and the hosts' ARP entries for the gateway go stale.
-  const mac = '02:00:' + WORLD.gatewayIp.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':');
+  const mac =
+    '02:00:' +
+    WORLD.gatewayIp
+      .split('.')
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join(':');
   if (!(await bridgeExists())) await runOk('ip', ['link', 'add', WORLD.bridge, 'address', mac, 'type', 'bridge']);
   // IPv4 only on the world's links: no link-local IPv6 chatter, no address outside the scheme.
   fs.writeFileSync(`/proc/sys/net/ipv6/conf/${WORLD.bridge}/disable_ipv6`, '1');

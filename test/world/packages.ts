@@ -8,18 +8,41 @@ import { fileURLToPath } from 'node:url';
 
 export const DEBIAN_PACKAGES = [
   // test hosts: rootfs layers, namespaces, DNS, ssh
-  'mmdebstrap', 'dnsmasq-base', 'iproute2', 'util-linux', 'mount', 'procps', 'openssh-client', 'openssh-server', 'sudo', 'curl', 'openssl', 'ca-certificates',
+  'mmdebstrap',
+  'dnsmasq-base',
+  'iproute2',
+  'util-linux',
+  'mount',
+  'procps',
+  'openssh-client',
+  'openssh-server',
+  'sudo',
+  'curl',
+  'openssl',
+  'ca-certificates',
   // S3 (Ceph radosgw) and ACME (Pebble); s3cmd for tests run from this machine
-  'ceph-mon', 'ceph-osd', 'radosgw', 'ceph-common', 'pebble', 's3cmd',
+  'ceph-mon',
+  'ceph-osd',
+  'radosgw',
+  'ceph-common',
+  'pebble',
+  's3cmd',
   // certbot's own test on this machine
-  'nginx', 'certbot', 'python3-certbot-nginx',
+  'nginx',
+  'certbot',
+  'python3-certbot-nginx',
   // cross-checks against the real Ansible (inventory, patterns) and the benchmark
   'ansible-core',
 ];
 
 export function missingPackages(pkgs = DEBIAN_PACKAGES): string[] {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...pkgs], { encoding: 'utf8' });
-  const installed = new Set(r.stdout.split('\n').filter((l) => l.endsWith(' installed')).map((l) => l.split(' ')[0]));
+  const installed = new Set(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.endsWith(' installed'))
+      .map((l) => l.split(' ')[0]),
+  );
   return pkgs.filter((p) => !installed.has(p));
 }
 

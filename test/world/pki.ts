@@ -51,17 +51,35 @@ export async function ensureWorldCa(cacheDir = WORLD.cacheDir): Promise<WorldCa>
   if (await usable(ca)) return ca;
   await fsp.mkdir(path.dirname(dir), { recursive: true });
   // An expiring CA is moved aside (not deleted) and replaced; a missing one is simply created.
-  const present = await fsp.access(ca.certFile).then(() => true, () => false);
+  const present = await fsp.access(ca.certFile).then(
+    () => true,
+    () => false,
+  );
   if (present) await fsp.rename(dir, `${dir}.old-${Date.now()}`).catch(() => {});
   const tmp = await fsp.mkdtemp(`${dir}.tmp-`);
   try {
     await run([
-      'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256',
-      '-keyout', path.join(tmp, 'ca.key'), '-out', path.join(tmp, 'ca.pem'),
-      '-days', String(CA_DAYS), '-subj', CA_SUBJECT,
-      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext', 'subjectKeyIdentifier=hash',
+      'openssl',
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-keyout',
+      path.join(tmp, 'ca.key'),
+      '-out',
+      path.join(tmp, 'ca.pem'),
+      '-days',
+      String(CA_DAYS),
+      '-subj',
+      CA_SUBJECT,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE,pathlen:0',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-addext',
+      'subjectKeyIdentifier=hash',
     ]);
     await fsp.chmod(path.join(tmp, 'ca.key'), 0o600);
     await fsp.chmod(path.join(tmp, 'ca.pem'), 0o644);
@@ -105,14 +123,44 @@ export async function issueServerCert(opts: {
   await fsp.writeFile(extFile, ext + '\n');
   try {
     await run([
-      'openssl', 'req', '-new', '-newkey', 'rsa:2048', '-nodes', '-sha256',
-      '-keyout', out.keyFile, '-out', csrFile, '-subj', `/CN=${opts.dnsNames[0] ?? opts.ips[0]}`,
+      'openssl',
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-keyout',
+      out.keyFile,
+      '-out',
+      csrFile,
+      '-subj',
+      `/CN=${opts.dnsNames[0] ?? opts.ips[0]}`,
     ]);
     // A random serial instead of -CAcreateserial: no shared serial file next to the cached CA.
     await run([
-      'openssl', 'x509', '-req', '-sha256', '-in', csrFile, '-CA', ca.certFile, '-CAkey', ca.keyFile,
-      '-set_serial', '0x' + crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
-      '-days', String(opts.days ?? 397), '-extfile', extFile, '-out', out.certFile,
+      'openssl',
+      'x509',
+      '-req',
+      '-sha256',
+      '-in',
+      csrFile,
+      '-CA',
+      ca.certFile,
+      '-CAkey',
+      ca.keyFile,
+      '-set_serial',
+      '0x' +
+        crypto
+          .randomBytes(16)
+          .toString('hex')
+          .replace(/^[89a-f]/, '1'),
+      '-days',
+      String(opts.days ?? 397),
+      '-extfile',
+      extFile,
+      '-out',
+      out.certFile,
     ]);
   } finally {
     await fsp.rm(extFile, { force: true });

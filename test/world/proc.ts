@@ -147,11 +147,7 @@ export async function waitGone(rec: ProcRecord, timeoutMs: number): Promise<bool
  * Stop a recorded process: `first` signal, wait up to `graceMs`, then SIGKILL and wait again.
  * Returns false if it could not be made to go away (or was not ours).
  */
-export async function stopRecorded(
-  rec: ProcRecord,
-  first: NodeJS.Signals | number,
-  graceMs: number,
-): Promise<boolean> {
+export async function stopRecorded(rec: ProcRecord, first: NodeJS.Signals | number, graceMs: number): Promise<boolean> {
   if (!isAlive(rec)) return true;
   if (!signalRecorded(rec, first)) return !isAlive(rec);
   if (await waitGone(rec, graceMs)) return true;
@@ -162,12 +158,7 @@ export async function stopRecorded(
 /** The direct children of a process (Linux exposes them per task). */
 export function childrenOf(pid: number): number[] {
   try {
-    return fs
-      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }

@@ -86,7 +86,12 @@ export function s3cmdConfig(o: { caFile?: string; httpsPort?: number } = {}): st
   return lines.join('\n') + '\n';
 }
 
-function cephConf(d: string, fsid: string, o: Required<Pick<S3Options, 'bindIp' | 'httpsPort' | 'monPort' | 'memstoreBytes'>>, cert: { certFile: string; keyFile: string }): string {
+function cephConf(
+  d: string,
+  fsid: string,
+  o: Required<Pick<S3Options, 'bindIp' | 'httpsPort' | 'monPort' | 'memstoreBytes'>>,
+  cert: { certFile: string; keyFile: string },
+): string {
   return `# written by test/world/s3.ts: single-node test cluster, everything on loopback but rgw
 [global]
 fsid = ${fsid}
@@ -168,8 +173,26 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
     // Keys and the mon.
     const monKeyring = path.join(dir, 'mon.keyring');
     await run(['ceph-authtool', '--create-keyring', monKeyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
-    await run(['ceph-authtool', '--create-keyring', keyring, '--gen-key', '-n', 'client.admin',
-      '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mds', 'allow *', '--cap', 'mgr', 'allow *']);
+    await run([
+      'ceph-authtool',
+      '--create-keyring',
+      keyring,
+      '--gen-key',
+      '-n',
+      'client.admin',
+      '--cap',
+      'mon',
+      'allow *',
+      '--cap',
+      'osd',
+      'allow *',
+      '--cap',
+      'mds',
+      'allow *',
+      '--cap',
+      'mgr',
+      'allow *',
+    ]);
     await run(['ceph-authtool', monKeyring, '--import-keyring', keyring]);
     const monmap = path.join(dir, 'monmap');
     await run(['monmaptool', '--create', '--fsid', fsid, '--add', 'a', `127.0.0.1:${o.monPort}`, monmap]);
@@ -239,12 +262,24 @@ async function createTestUser(dir: string, ns?: string): Promise<void> {
 
 /** HTTP status of an anonymous HTTPS request to the endpoint (curl, inside the service's netns). */
 export async function s3Status(svc: S3Service, urlPath: string, host = svc.endpoint): Promise<number> {
-  const r = await run([
-    'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10',
-    '--cacert', svc.caFile,
-    '--resolve', `${host}:${svc.httpsPort}:${svc.bindIp}`,
-    `https://${host}:${svc.httpsPort}${urlPath}`,
-  ], { netns: svc.netns, allowFail: true });
+  const r = await run(
+    [
+      'curl',
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--max-time',
+      '10',
+      '--cacert',
+      svc.caFile,
+      '--resolve',
+      `${host}:${svc.httpsPort}:${svc.bindIp}`,
+      `https://${host}:${svc.httpsPort}${urlPath}`,
+    ],
+    { netns: svc.netns, allowFail: true },
+  );
   return Number(r.stdout.trim()) || 0;
 }
 

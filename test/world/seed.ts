@@ -49,7 +49,7 @@ function topEntry(layers: string[], rel: string): { st: fs.Stats; layer: string 
 export function resolveDir(layers: string[], hostDir: string): string {
   let todo = hostDir.split('/').filter(Boolean);
   let done: string[] = [];
-  for (let hops = 0; todo.length; ) {
+  for (let hops = 0; todo.length;) {
     const part = todo.shift()!;
     if (part === '.') continue;
     if (part === '..') {

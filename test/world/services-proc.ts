@@ -141,14 +141,7 @@ export function isAlive(pid: number): boolean {
  * Starts argv in the background in its own session, stdout+stderr appended to `<dir>/log/<name>.out`,
  * and records it in `<dir>/pids/<name>.pid`. The daemon must stay in the foreground (no self-fork).
  */
-export async function spawnDaemon(opts: {
-  name: string;
-  argv: string[];
-  dir: string;
-  netns?: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-}): Promise<Daemon> {
+export async function spawnDaemon(opts: { name: string; argv: string[]; dir: string; netns?: string; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<Daemon> {
   const logDir = path.join(opts.dir, 'log');
   const pidDir = path.join(opts.dir, 'pids');
   await fsp.mkdir(logDir, { recursive: true });

@@ -58,8 +58,7 @@ export async function createTestNetns(name: string, dir: string, addrs: string[]
     const ns = opts.host ?? name;
     if (!opts.dns) return run(argv, { ...opts, netns: ns });
     if (!dnsUp) throw new Error('startDns first');
-    const wrapped = ['unshare', '--mount', '--propagation', 'private',
-      'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv, ...argv];
+    const wrapped = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv, ...argv];
     return run(wrapped, { ...opts, netns: ns });
   };
 
@@ -72,9 +71,21 @@ export async function createTestNetns(name: string, dir: string, addrs: string[]
         name: 'dnsmasq',
         dir,
         netns: name,
-        argv: ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
-          '--bind-interfaces', `--listen-address=${listen}`, '--port=53', '--user=root', '--pid-file=',
-          '--log-facility=-', '--log-queries', ...args],
+        argv: [
+          'dnsmasq',
+          '--keep-in-foreground',
+          '--conf-file=/dev/null',
+          '--no-resolv',
+          '--no-hosts',
+          '--bind-interfaces',
+          `--listen-address=${listen}`,
+          '--port=53',
+          '--user=root',
+          '--pid-file=',
+          '--log-facility=-',
+          '--log-queries',
+          ...args,
+        ],
       });
       await fsp.writeFile(resolv, `nameserver ${listen}\n`);
       dnsUp = true;

@@ -46,7 +46,10 @@ export async function readMerged(l: Layers, rel: string): Promise<Buffer | undef
 
 /** Creates rel (and its parents) in the upper dir, copying attributes from the lower layers when they have it. */
 export async function mkdirUpper(l: Layers, rel: string, fresh: Owner = ROOT_DIR): Promise<void> {
-  const parts = path.posix.normalize('/' + rel).split('/').filter(Boolean);
+  const parts = path.posix
+    .normalize('/' + rel)
+    .split('/')
+    .filter(Boolean);
   let cur = '';
   for (const p of parts) {
     cur += '/' + p;
@@ -55,7 +58,9 @@ export async function mkdirUpper(l: Layers, rel: string, fresh: Owner = ROOT_DIR
     const lower = await statMerged(l, cur);
     const attrs = lower?.stat.isDirectory()
       ? { mode: lower.stat.mode & 0o7777, uid: lower.stat.uid, gid: lower.stat.gid }
-      : cur === '/' + parts.join('/') ? fresh : ROOT_DIR;
+      : cur === '/' + parts.join('/')
+        ? fresh
+        : ROOT_DIR;
     await fsp.mkdir(up);
     await fsp.chown(up, attrs.uid, attrs.gid);
     await fsp.chmod(up, attrs.mode);

@@ -13,8 +13,17 @@ import { WORLD, runPath } from './config.js';
 import { cgroup2Root, isPopulated, listWorldCgroups, procsIn, removeCgroup } from './cgroup.js';
 import { removeTree } from './fsutil.js';
 import {
-  addSeedHook, hostExec, hostExecOk, hostPssKb, refuseNewHosts, resetHost, runningHosts, startHosts, stopHosts,
-  type HostInfo, type StartHostsOptions,
+  addSeedHook,
+  hostExec,
+  hostExecOk,
+  hostPssKb,
+  refuseNewHosts,
+  resetHost,
+  runningHosts,
+  startHosts,
+  stopHosts,
+  type HostInfo,
+  type StartHostsOptions,
 } from './hosts.js';
 import { writeInventory, type InventoryHost } from './inventory.js';
 import { clientKeyPath, ensureClientKey, knownHostsPath } from './keys.js';
@@ -35,14 +44,18 @@ export { clientKeyPath, knownHostsPath } from './keys.js';
 
 /** Debian package of each program the world runs on the machine. */
 const TOOLS: Record<string, string> = {
-  ip: 'iproute2', unshare: 'util-linux', nsenter: 'util-linux', setpriv: 'util-linux', mount: 'mount',
-  dnsmasq: 'dnsmasq-base', ssh: 'openssh-client', 'ssh-keygen': 'openssh-client',
+  ip: 'iproute2',
+  unshare: 'util-linux',
+  nsenter: 'util-linux',
+  setpriv: 'util-linux',
+  mount: 'mount',
+  dnsmasq: 'dnsmasq-base',
+  ssh: 'openssh-client',
+  'ssh-keygen': 'openssh-client',
 };
 
 function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
-    .split(':')
-    .some((d) => d && fs.existsSync(path.join(d, cmd)));
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d && fs.existsSync(path.join(d, cmd)));
 }
 
 /** Null when the world can run here, else a one-line reason. */
@@ -224,7 +237,10 @@ let signalsInstalled = false;
 function installSignalCleanup(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(sig, () => {
       process.stderr.write(`\n[world] ${sig}: stopping the test world...\n`);
       refuseNewHosts();

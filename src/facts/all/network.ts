@@ -18,8 +18,7 @@ export function parseAddresses(lines: string[] = []): string[] {
       continue;
     }
     if (line.startsWith('hostname-I='))
-      for (const a of line.slice('hostname-I='.length).split(/\s+/))
-        if (a && !/^127\./.test(a) && a !== '::1' && !/^fe80:/i.test(a)) out.push(a);
+      for (const a of line.slice('hostname-I='.length).split(/\s+/)) if (a && !/^127\./.test(a) && a !== '::1' && !/^fe80:/i.test(a)) out.push(a);
   }
   return [...new Set(out)];
 }

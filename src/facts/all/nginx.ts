@@ -30,7 +30,11 @@ export function parseNginxDirectives(lines: string[] = []): NginxConf {
   const conf: NginxConf = { includesSites: false };
   for (const line of lines) {
     for (const stmt of line.replace(/#.*/, '').split(';')) {
-      const words = stmt.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^["']|["']$/g, ''));
+      const words = stmt
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => w.replace(/^["']|["']$/g, ''));
       if (words[0] === 'user' && words[1] && conf.user === undefined) {
         conf.user = words[1];
         conf.group = words[2];

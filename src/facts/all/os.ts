@@ -56,7 +56,14 @@ export function osFamily(id: string, idLike = ''): OsFamily | undefined {
   return undefined;
 }
 
-const debian11: OsFacts = { os_id: 'debian', os_version: '11', os_codename: 'bullseye', os_pretty: 'Debian GNU/Linux 11 (bullseye)', os_family: 'debian', pkg_mgr: 'apt' };
+const debian11: OsFacts = {
+  os_id: 'debian',
+  os_version: '11',
+  os_codename: 'bullseye',
+  os_pretty: 'Debian GNU/Linux 11 (bullseye)',
+  os_family: 'debian',
+  pkg_mgr: 'apt',
+};
 
 export default defineFact<OsFacts>({
   sections: {
@@ -68,7 +75,14 @@ export default defineFact<OsFacts>({
     const pretty = os.PRETTY_NAME || [os.NAME || os.ID, os.VERSION_ID].filter(Boolean).join(' ');
     const distro = SUPPORTED.find((d) => d.id === os.ID && d.versions.includes(os.VERSION_ID ?? ''));
     if (!distro || !osFamily(os.ID, os.ID_LIKE)) throw new FactsError(`unsupported OS: ${pretty} (supported: ${SUPPORTED_OS_TEXT})`);
-    return { os_id: os.ID, os_version: os.VERSION_ID, os_codename: os.VERSION_CODENAME ?? '', os_pretty: pretty, os_family: distro.family, pkg_mgr: distro.pkg_mgr };
+    return {
+      os_id: os.ID,
+      os_version: os.VERSION_ID,
+      os_codename: os.VERSION_CODENAME ?? '',
+      os_pretty: pretty,
+      os_family: distro.family,
+      pkg_mgr: distro.pkg_mgr,
+    };
   },
   placeholder: { os_id: 'debian', os_version: '12', os_codename: 'bookworm', os_pretty: 'Debian GNU/Linux 12 (bookworm)', os_family: 'debian', pkg_mgr: 'apt' },
   fixtures: {
