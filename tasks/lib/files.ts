@@ -4,6 +4,7 @@
 
 import { TaskError } from '../../src/errors.js';
 import { sh } from '../../src/connection/quote.js';
+import { runStep } from '../../src/runner/steps.js';
 import { bool, path, str } from '../../src/params-spec.js';
 import type { Connection } from '../../src/connection/types.js';
 import type { ApplyContext, FileDiff, FileState, HostState } from '../../src/task.js';
@@ -106,8 +107,7 @@ export async function writeFileAtomic(conn: Connection, want: DesiredFile, opts:
   }
   if (backupPath) lines.push(sh`if [ -e ${p} ]; then cp -p -- ${p} ${backupPath}; fi`);
   lines.push(sh`mv -f -- "$tmp" ${p}`, 'trap - EXIT');
-  const r = await conn.exec(lines.join('\n'), { stdin: want.content });
-  if (r.code !== 0) throw new TaskError(`could not write ${p}`, r.stderr.trim());
+  await runStep(conn, { cmd: lines.join('\n'), stdin: want.content, what: `writing ${p}` }, () => undefined);
   return backupPath;
 }
 
@@ -117,8 +117,7 @@ export async function setMeta(conn: Connection, path: string, m: { owner?: strin
   if (m.owner || m.group) cmds.push((follow ? 'chown ' : 'chown -h ') + sh`${`${m.owner ?? ''}${m.group ? ':' + m.group : ''}`} -- ${path}`);
   if (m.mode) cmds.push(sh`chmod ${normMode(m.mode)!} -- ${path}`);
   if (!cmds.length) return;
-  const r = await conn.exec(cmds.join(' && '));
-  if (r.code !== 0) throw new TaskError(`could not set owner/mode of ${path}`, r.stderr.trim());
+  await runStep(conn, { cmd: cmds.join(' && '), what: `setting owner/mode of ${path}` }, () => undefined);
 }
 
 /** Remember the old state of a file that a rollback group's validation may need to restore. */
