@@ -168,10 +168,15 @@ export class Templates {
     this.loader = opts.templateDir ? new JinjaFileLoader(opts.templateDir, { noCache: false }) : undefined;
     this.nj = new nunjucks.Environment(this.loader, { autoescape: false, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true });
     const envVars = opts.env ?? process.env;
-    this.nj.addGlobal('lookup', (kind: string, name: string) => {
+    // lookup('env', NAME[, default=VALUE]) as Ansible's env lookup: unset or empty without a
+    // default is an undefined variable (the run stops before any host is touched).
+    this.nj.addGlobal('lookup', (kind: string, name: string, kwargs?: { __keywords?: boolean; default?: unknown }) => {
       if (kind !== 'env') throw new Error(`lookup('${kind}', ...) is not supported; only lookup('env', NAME)`);
       const v = envVars[name];
-      if (v === undefined || v === '') throw new UndefinedVariableError(`env ${name}`);
+      if (v === undefined || v === '') {
+        if (kwargs?.__keywords && 'default' in kwargs) return kwargs.default;
+        throw new UndefinedVariableError(`env ${name}`);
+      }
       return v;
     });
     this.nj.addGlobal('__capture', (v: unknown) => {

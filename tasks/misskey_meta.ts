@@ -10,7 +10,9 @@ import { apiCallCommand, describeApiError, metaFields, parseApiAnswer, type Meta
 const spec = params({
   ...driveShape,
   api_url: str({ pattern: '^https?://[^/]+$' }).doc("Misskey's own address on the host (http://127.0.0.1:3000)"),
-  token: str({ minLength: 1 }).secret().doc("an admin's API token (sent on stdin, never in arguments)"),
+  token: str()
+    .secret()
+    .doc("an admin's API token (sent on stdin, never in arguments); may be empty only with version auto, for a host that turns out to be v10"),
 });
 
 export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
@@ -22,14 +24,19 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
   validate: validateDrive,
   // With the line known, only its read is sent (one API call on the host); with `auto` both are
   // prepared, since which one counts is known only from package.json, read in the same batch.
+  // Without a token (version auto, MSK_MISSKEY_TOKEN unset) nothing is asked: fine for a v10 host.
   probes: (p) => [
     { kind: 'file', path: `${p.path}/package.json` },
-    ...(p.version === 'v12' || p.version === 'auto'
-      ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }]
-      : []),
-    ...(p.version === 'v11' || p.version === 'auto'
-      ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }]
-      : []),
+    ...(!p.token
+      ? []
+      : p.version === 'v12' || p.version === 'auto'
+        ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'admin/meta'), stdin: JSON.stringify({ i: p.token }) }]
+        : []),
+    ...(!p.token
+      ? []
+      : p.version === 'v11' || p.version === 'auto'
+        ? [{ kind: 'cmd' as const, cmd: apiCallCommand(p.api_url, 'meta'), stdin: JSON.stringify({ i: p.token, detail: true }) }]
+        : []),
   ],
   plan: (_ctx, p, [pkg, ...reads]) => {
     let line: MisskeyLine;
@@ -39,12 +46,26 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
       throw new TaskError((e as Error).message);
     }
     if (line === 'v10') return { action: 'skip', msg: 'Misskey v10 keeps drive settings in .config/default.yml (see misskey_config)' };
+    if (!p.token)
+      throw new TaskError(
+        `this checkout is Misskey ${line}: its object storage is set through the admin API, which needs an admin's token: set MSK_MISSKEY_TOKEN`,
+      );
     const endpoint = line === 'v12' ? 'admin/meta' : 'meta';
     // reads: [admin/meta, meta] for auto, else the one read of the given line.
     const read = p.version === 'auto' ? reads[line === 'v12' ? 0 : 1] : reads[0];
     const ans = parseApiAnswer(read as CmdState);
     if (ans.status !== 200) throw new TaskError(describeApiError(endpoint, ans));
-    const cur = ans.body as Partial<MetaFields>;
+    const cur = ans.body as Partial<MetaFields> & { version?: string };
+    // m544 (v10) has admin/meta too, without any object storage field, and its update-meta drops
+    // them silently: planning on that answer would report "changed" on every run for ever.
+    if (!('objectStorageBucket' in cur) && /^10\./.test(cur.version ?? '')) {
+      throw new TaskError(
+        `${p.api_url} answers like Misskey v10 (version ${cur.version}), which keeps drive settings in .config/default.yml: set misskey_version: v10 (or auto)`,
+      );
+    }
+    if (line === 'v12' && !('objectStorageBucket' in cur)) {
+      throw new TaskError(`admin/meta at ${p.api_url} shows no object storage settings: is this Misskey v12? set misskey_version to the right line (or auto)`);
+    }
     if (line === 'v11' && !('objectStorageBucket' in cur)) {
       throw new TaskError('the token does not belong to an admin or moderator: meta with detail does not show the object storage settings');
     }
@@ -56,7 +77,13 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
     if (Object.keys(diff).length === 0) return { action: 'ok' };
     if (!p.force_base_url) {
       const conflict = baseUrlConflict(
-        { baseUrl: cur.objectStorageBaseUrl, bucket: cur.objectStorageBucket, endpoint: cur.objectStorageEndpoint, enabled: cur.useObjectStorage === true },
+        {
+          baseUrl: cur.objectStorageBaseUrl,
+          bucket: cur.objectStorageBucket,
+          // An endpoint stored as host + port (as this task once wrote it) is the same target as host:port.
+          endpoint: cur.objectStorageEndpoint && cur.objectStoragePort ? `${cur.objectStorageEndpoint}:${cur.objectStoragePort}` : cur.objectStorageEndpoint,
+          enabled: cur.useObjectStorage === true,
+        },
         desiredDrive(p),
       );
       if (conflict) throw new TaskError(`Misskey ${line} at ${p.api_url}: ${conflict}`, FORCE_HINT);

@@ -19,17 +19,21 @@ export interface MetaFields {
   objectStorageS3ForcePathStyle: boolean;
 }
 
-/** The 13 meta fields for these settings (endpoint split into host and port for v11/v12). */
+/**
+ * The 13 meta fields for these settings. The endpoint goes whole (host:port): Misskey's S3 client
+ * takes only objectStorageEndpoint (v11/v12 services/drive/s3.ts); objectStoragePort feeds only the
+ * default URL (add-file.ts, used when baseUrl is empty), so it stays null, or that URL would carry
+ * the port twice.
+ */
 export function metaFields(d: DriveSettings): MetaFields {
-  const m = /^(.*?)(?::(\d+))?$/.exec(d.endpoint)!;
   return {
     useObjectStorage: true,
     objectStorageBaseUrl: d.baseUrl,
     objectStorageBucket: d.bucket,
     objectStoragePrefix: d.prefix,
-    objectStorageEndpoint: m[1],
+    objectStorageEndpoint: d.endpoint,
     objectStorageRegion: d.region,
-    objectStoragePort: m[2] ? Number(m[2]) : null,
+    objectStoragePort: null,
     objectStorageAccessKey: d.accessKey,
     objectStorageSecretKey: d.secretKey,
     objectStorageUseSSL: d.useSSL,

@@ -109,6 +109,16 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.match(bad.stderr, /force must be a boolean \(true\/false, yes\/no, on\/off, 1\/0\) \(value from proxy_layout_force from -e #1/);
   });
 
+  it('misskey_version auto needs no MSK_MISSKEY_TOKEN before connecting (a v10 host needs none); v12 does', async () => {
+    const env = { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE1', MSK_S3_SECRET_KEY: 'secret-example-1', MSK_MISSKEY_TOKEN: '' };
+    const auto = f('site-auto.yml', 'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive }\n');
+    const r = await play(['site', '-i', auto, '--check'], { env });
+    assert.equal(r.code, 4, r.all);
+    const v12 = await play(['site', '-i', auto, '--check', '-e', 'misskey_version=v12'], { env });
+    assert.equal(v12.code, 5, v12.all);
+    assert.match(v12.stderr, /undefined variable 'env MSK_MISSKEY_TOKEN'/);
+  });
+
   it('special tags (always, never, tagged, untagged, all) need no task to carry them', async () => {
     // They pass the tag check, so the run goes on to connect: unreachable (4), not bad input (5).
     const r = await play([tagged, '-i', inv, '-l', 'web1', '--tags', 'always,tagged', '--skip-tags', 'never']);

@@ -2,7 +2,8 @@
 # CONTRACT FIXTURE - not Misskey. A stand-in for the parts of Misskey (v10 m544, v11 Areionskey,
 # v12.117.1) that the project's plays touch, following /work/shared/reference/misskey.md:
 #   v10:  drive config comes from .config/default.yml, read once at start (restart to change it);
-#         no object-storage admin API.
+#         admin/meta and admin/update-meta (admin) exist but know no object storage field.
+# Which source lines each behaviour follows: README.md beside this file.
 #   v11:  POST /api/meta {i, detail} shows the 13 object-storage fields to admins and moderators;
 #         POST /api/admin/update-meta (admin or moderator); no admin/meta.
 #   v12:  POST /api/admin/meta and /api/admin/update-meta, admin only.
@@ -272,7 +273,8 @@ class Standin:
     def endpoint(self, name):
         common = {'meta': self.ep_meta}
         by_line = {
-            'v10': {},
+            # m544 has admin/meta and admin/update-meta (admin only), without object storage.
+            'v10': {'admin/meta': self.ep_admin_meta, 'admin/update-meta': self.ep_update_meta_v10},
             'v11': {'admin/update-meta': self.ep_update_meta},
             'v12': {'admin/update-meta': self.ep_update_meta, 'admin/meta': self.ep_admin_meta},
         }
@@ -296,11 +298,20 @@ class Standin:
 
     def ep_admin_meta(self, body, role):
         self.require(role, 'admin')
+        if self.line == 'v10':
+            # m544 answers with the instance's settings, none of them about object storage.
+            return {'version': self.version, 'uri': (self.url or '').rstrip('/'), 'name': None}
         meta, _ = self.load_meta()
         out = {'version': self.version, 'uri': (self.url or '').rstrip('/'), 'name': meta.get('name')}
         for k in OBJECT_STORAGE_FIELDS:
             out[k] = meta[k]
         return out
+
+    def ep_update_meta_v10(self, body, role):
+        # m544 knows none of the object storage params: cafy ignores unknown ones, nothing is
+        # stored, and the answer is 204 as for any update.
+        self.require(role, 'admin')
+        return None
 
     def ep_update_meta(self, body, role):
         self.require(role, 'moderator' if self.line == 'v11' else 'admin')
