@@ -645,11 +645,17 @@ describe('world services', function () {
     describe('v10 (m544)', function () {
       before(async () => start('v10'));
 
-      it('has no object-storage API', async function () {
-        for (const ep of ['admin/update-meta', 'admin/meta']) {
-          const r = await api('v10', ep, { i: tokens.admin, useObjectStorage: true });
-          assert.equal(r.status, 404, ep);
-        }
+      it('has admin/meta and admin/update-meta (admin only) like m544, but no object-storage field in either', async function () {
+        const m = await api('v10', 'admin/meta', { i: tokens.admin });
+        assert.equal(m.status, 200, m.text);
+        assert.match(m.json.version, /^10\./);
+        assert.ok(!('objectStorageBucket' in m.json) && !('useObjectStorage' in m.json), m.text);
+        const u = await api('v10', 'admin/update-meta', { i: tokens.admin, useObjectStorage: true, objectStorageBucket: 'b' });
+        assert.equal(u.status, 204, 'unknown params are ignored');
+        assert.ok(!('useObjectStorage' in (await api('v10', 'admin/meta', { i: tokens.admin })).json), 'and nothing was stored');
+        const mod = await api('v10', 'admin/update-meta', { i: tokens.moderator });
+        assert.equal(mod.status, 400);
+        assert.equal(mod.json.error.code, 'ACCESS_DENIED');
       });
 
       it('reads the drive section of default.yml at start; a restart picks up an edit', async function () {
