@@ -12,7 +12,25 @@ const spec = params({
   misskey_vhost: path().doc('the Misskey vhost that layout B adds a block to'),
   block_id: str().doc("layout B's block id"),
   force: bool().optional().doc('allow the switch (URLs of the other layout stop working)'),
+  prefix: str().optional().doc('the drive prefix: in layout B it becomes a location of the Misskey vhost, so it must not be one of Misskey\'s own routes'),
 });
+
+/**
+ * Top-level paths Misskey itself serves (its server and web routes: v12
+ * packages/backend/src/server/index.ts and server/web/index.ts; v10/v11 src/server/ the same).
+ * A layout B location /<prefix>/ would take them over.
+ */
+export const MISSKEY_ROUTES = ['api', 'files', 'assets', 'static-assets', 'client-assets', 'proxy', 'avatar', 'identicon', 'url', 'streaming', 'nodeinfo', 'users', 'notes', 'emojis', 'emoji', 'twemoji', 'well-known', '.well-known', 'auth', 'miauth', 'docs', 'manifest.json', 'robots.txt', 'favicon.ico', 'sw.js'];
+
+/** A prefix the proxy can serve: one path segment, not empty, no slash; in layout B none of Misskey's routes. */
+export function prefixProblem(layout: string, prefix: string | undefined): string | null {
+  if (prefix === undefined) return null;
+  if (!/^[a-zA-Z0-9._-]+$/.test(prefix) || prefix === '.' || prefix === '..')
+    return `s3_prefix must be one path segment (letters, digits, . _ -), not empty and without '/': got ${JSON.stringify(prefix)}`;
+  if (layout === 'directory' && MISSKEY_ROUTES.includes(prefix.toLowerCase()))
+    return `s3_prefix '${prefix}' is one of Misskey's own routes (https://<domain>/${prefix}/...): in layout B the proxy would take it over; pick another, e.g. 'storage'`;
+  return null;
+}
 
 export function currentLayout(vhostA: FileState, misskeyVhost: FileState, blockId: string): ('subdomain' | 'directory')[] {
   const found: ('subdomain' | 'directory')[] = [];
@@ -27,6 +45,10 @@ export default defineTask({
   params: spec,
   example:
     '- proxy_layout: { layout: subdomain, subdomain_vhost: /etc/nginx/sites-available/s3.conf, misskey_vhost: /etc/nginx/sites-available/misskey.conf, block_id: s3-proxy }',
+  validate: (p) => {
+    const why = prefixProblem(p.layout, p.prefix);
+    return why ? [{ param: 'prefix', message: why }] : [];
+  },
   probes: (p) => [
     { kind: 'file', path: p.subdomain_vhost },
     { kind: 'file', path: p.misskey_vhost },

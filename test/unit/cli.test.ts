@@ -119,6 +119,50 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.match(v12.stderr, /undefined variable 'env MSK_MISSKEY_TOKEN'/);
   });
 
+  it("refuses a prefix the proxy cannot serve: a slash, empty, or (layout B) one of Misskey's routes", async () => {
+    const env = { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE1', MSK_S3_SECRET_KEY: 'secret-example-1', MSK_MISSKEY_TOKEN: 'token-example-1' };
+    const cases: [string[], RegExp][] = [
+      [
+        [
+          'site',
+          '-i',
+          f(
+            'site-inv4.yml',
+            'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_layout: directory, s3_prefix: files }\n',
+          ),
+        ],
+        /proxy.yml:\d+:\d+: .*s3_prefix 'files' is one of Misskey's own routes/,
+      ],
+      [
+        [
+          'site',
+          '-i',
+          f(
+            'site-inv5.yml',
+            'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, s3_prefix: a/b }\n',
+          ),
+        ],
+        /s3_prefix must be one path segment .* got "a\/b"/,
+      ],
+      [
+        [
+          'site',
+          '-i',
+          f(
+            'site-inv6.yml',
+            "all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, s3_prefix: '' }\n",
+          ),
+        ],
+        /s3_prefix must be one path segment .* got ""/,
+      ],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await play(args, { env });
+      assert.equal(r.code, 5, r.all);
+      assert.match(r.stderr, msg);
+    }
+  });
+
   it('special tags (always, never, tagged, untagged, all) need no task to carry them', async () => {
     // They pass the tag check, so the run goes on to connect: unreachable (4), not bad input (5).
     const r = await play([tagged, '-i', inv, '-l', 'web1', '--tags', 'always,tagged', '--skip-tags', 'never']);
