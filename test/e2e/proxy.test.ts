@@ -82,6 +82,46 @@ describe('storage + proxy plays on 3 world hosts', function () {
     assert.match(c.stdout, /no drift/);
   });
 
+  it('serves media as browsers need it: ranges (206 on MISS and HIT, the file cached once), CORS, nosniff; CSP on layout B', async () => {
+    for (const [h, url, prefix] of [
+      ['h4', 'https://s3.h4.test', 'misskey'],
+      ['h6', 'https://h6.test', 'storage'],
+    ] as const) {
+      const host = new URL(url).hostname;
+      // 1000 bytes: byte i is i % 251, so any slice is checkable.
+      await sh(
+        h,
+        `python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 251 for i in range(1000)))' > /tmp/range.bin && s3cmd -c /root/.s3cfg --no-progress put /tmp/range.bin s3://mss-${h}-drive/${prefix}/range.bin >/dev/null && rm -f /tmp/range.bin`,
+      );
+      const curl = (args: string) =>
+        sh(
+          h,
+          `curl -sk --resolve ${host}:443:127.0.0.1 -o /tmp/body -D - ${args} ${url}/${prefix}/range.bin | tr -d '\\r'; echo; od -An -tu1 -v /tmp/body | tr -s ' \\n' ' '`,
+        );
+      const expectSlice = Array.from({ length: 100 }, (_, i) => (100 + i) % 251).join(' ');
+      for (const want of ['MISS', 'HIT']) {
+        const r = await curl("-H 'Range: bytes=100-199'");
+        assert.match(r, /^HTTP\/\S+ 206/m, `${h} range (${want}): ${r.slice(0, 400)}`);
+        assert.match(r, /^content-range: bytes 100-199\/1000$/im);
+        assert.match(r, new RegExp(`^x-cache: ${want}$`, 'im'));
+        assert.equal(r.trim().split('\n').pop()!.trim(), expectSlice, 'exactly those bytes');
+      }
+      const whole = await curl("-H 'Origin: https://other.example'");
+      assert.match(whole, /^HTTP\/\S+ 200/m);
+      assert.match(whole, /^x-cache: HIT$/im, 'the range MISS cached the whole file once');
+      assert.match(whole, /^access-control-allow-origin: \*$/im);
+      assert.match(whole, /^x-content-type-options: nosniff$/im);
+      if (h === 'h6') assert.match(whole, /^content-security-policy: default-src 'none'; .*sandbox$/im);
+      else assert.doesNotMatch(whole, /^content-security-policy:/im, 'layout A: its own origin, no CSP needed');
+      const pre = await curl(
+        "-X OPTIONS -H 'Origin: https://other.example' -H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: range'",
+      );
+      assert.match(pre, /^HTTP\/\S+ 204/m, `${h} preflight: ${pre.slice(0, 300)}`);
+      assert.match(pre, /^access-control-allow-methods: GET, HEAD, OPTIONS$/im);
+      assert.match(pre, /^access-control-allow-headers: Range$/im);
+    }
+  });
+
   it('a hand-edited vhost is drift for --check --limit (exit 3, diff), and the next run restores it', async () => {
     const vhost = '/etc/nginx/sites-available/s3.h5.test.conf';
     await sh('h5', `sed -i 's/proxy_cache_lock on;/proxy_cache_lock off;/' ${vhost}`);

@@ -63,7 +63,7 @@ describe('playbooks rendered per OS (fixtures)', () => {
     assert.equal(deb['Proxy location in the Misskey vhost (layout B)'].path, '/etc/nginx/sites-available/misskey.conf');
     assert.match(
       deb['Proxy location in the Misskey vhost (layout B)'].block,
-      /^# <baseUrl>\/storage\/<name> is the object storage\/<name>[\s\S]*location \/storage\/ \{\n    limit_except GET \{/,
+      /^# <baseUrl>\/storage\/<name> is the object storage\/<name>[\s\S]*location \/storage\/ \{\n    limit_except GET OPTIONS \{/,
     );
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].base_url, 'https://ex.social');
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].prefix, 'storage');
@@ -86,6 +86,6 @@ describe('playbooks rendered per OS (fixtures)', () => {
     assert.equal(r['s3cmd config (keys, endpoint, HTTPS)'].endpoint, 'sgp1.vultrobjects.com');
     const block = render(DEBIAN11, { proxy_layout: 'directory', s3_region: 'sgp1' })['Proxy location in the Misskey vhost (layout B)'].block as string;
     assert.match(block, /set \$mskplay_s3_upstream ex-social-drive.sgp1.vultrobjects.com;\n    proxy_pass https:\/\/\$mskplay_s3_upstream\$request_uri;/);
-    assert.match(block, /resolver 127.0.0.53 valid=300s;/);
+    assert.match(block, /resolver 127.0.0.53 valid=300s ipv6=off;/, 'the fixture hosts are IPv4-only');
   });
 });

@@ -32,6 +32,7 @@ const layoutA = {
   proxy_local_root: '/var/www/s3-local',
   proxy_dynamic_upstream: true,
   proxy_resolver: '10.0.0.2 [fd00::53]',
+  proxy_resolver_ipv6: true,
   proxy_cache_path: '/var/cache/nginx/proxy_cache_images',
   proxy_cache_zone: 'images',
   proxy_cache_keys_size: '2m',
@@ -64,6 +65,7 @@ const CASES: Case[] = [
     src: 'nginx/s3-subdomain.conf.j2',
     vars: { ...layoutA, s3_bucket: 'media.example.com', s3_endpoint: 'objects.example.net:8443', s3_path_style: true },
   },
+  { name: 'location-dynamic-ipv4-only', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_resolver_ipv6: false } },
   {
     name: 'location-static-port',
     src: 'nginx/s3-location.conf.j2',
@@ -136,6 +138,8 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
     assert.match(fs.readFileSync(path.join(out, 'subdomain-dynamic-https'), 'utf8'), /location @proxy \{\n {8}# Through a variable/);
     // The include loses its newline and trim_blocks eats the one after the tag.
     assert.equal(fs.readFileSync(path.join(out, 'include.j2-a'), 'utf8'), 'xINCy\nINCend\n');
+    assert.match(fs.readFileSync(path.join(out, 'location-dynamic-ipv4-only'), 'utf8'), /resolver 10.0.0.2 \[fd00::53\] valid=300s ipv6=off;/);
+    assert.match(fs.readFileSync(path.join(out, 'subdomain-dynamic-https'), 'utf8'), /resolver 10.0.0.2 \[fd00::53\] valid=300s;/);
     const pathStyle = fs.readFileSync(path.join(out, 'subdomain-path-style-port'), 'utf8');
     assert.match(
       pathStyle,

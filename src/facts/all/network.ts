@@ -6,6 +6,8 @@ export interface NetworkFacts {
   addresses: string[];
   /** Nameservers from /etc/resolv.conf (the default resolver for nginx's proxy_pass by name). */
   nameservers: string[];
+  /** The host has a global IPv6 address (else nginx's resolver is told ipv6=off). */
+  ipv6: boolean;
 }
 
 /** Interface addresses without loopback and link-local ones, from `ip -o addr` (or `hostname -I`). */
@@ -23,14 +25,17 @@ export function parseAddresses(lines: string[] = []): string[] {
   return [...new Set(out)];
 }
 
-const fixture: NetworkFacts = { addresses: ['192.0.2.10'], nameservers: ['127.0.0.53'] };
+const fixture: NetworkFacts = { addresses: ['192.0.2.10'], nameservers: ['127.0.0.53'], ipv6: false };
 
 export default defineFact<NetworkFacts>({
   sections: {
     addresses: `if command -v ip >/dev/null 2>&1; then ip -o addr show 2>/dev/null\nelse printf 'hostname-I=%s\\n' "$(hostname -I 2>/dev/null)"; fi`,
     resolv: `if [ -r "$r/etc/resolv.conf" ]; then sed -n -e 's/^[[:space:]]*nameserver[[:space:]][[:space:]]*\\([^[:space:]#]*\\).*/\\1/p' "$r/etc/resolv.conf"; fi`,
   },
-  parse: (s) => ({ addresses: parseAddresses(s.get('addresses')), nameservers: (s.get('resolv') ?? []).map((l) => l.trim()).filter(Boolean) }),
-  placeholder: { addresses: ['192.0.2.1'], nameservers: ['192.0.2.53'] },
+  parse: (s) => {
+    const addresses = parseAddresses(s.get('addresses'));
+    return { addresses, nameservers: (s.get('resolv') ?? []).map((l) => l.trim()).filter(Boolean), ipv6: addresses.some((a) => a.includes(':')) };
+  },
+  placeholder: { addresses: ['192.0.2.1'], nameservers: ['192.0.2.53'], ipv6: false },
   fixtures: { fedora36: fixture, debian11: fixture, ubuntu2204: fixture },
 });
