@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { keysZoneFor } from './nginx-sizes.js';
 import nunjucks from 'nunjucks';
 import { JinjaFileLoader, dropTrailingNewline, jinjaIndent, padTrailingNewlines } from './template-jinja.js';
 
@@ -201,6 +202,8 @@ export class Templates {
     this.nj.addFilter('bool', (v: unknown) => v === true || ['true', 'yes', 'on', '1'].includes(String(v).toLowerCase()));
     // nginx `resolver` syntax: IPv6 addresses in brackets, space-separated.
     this.nj.addFilter('nginx_resolvers', (v: unknown) => (Array.isArray(v) ? v : [v]).map((a) => (String(a).includes(':') ? `[${a}]` : String(a))).join(' '));
+    // keys_zone size for a cache of this max_size (src/nginx-sizes.ts).
+    this.nj.addFilter('nginx_keys_zone', (v: unknown) => keysZoneFor(String(v)));
     this.nj.addFilter('regex_replace', (v: unknown, pattern: string, repl: string) => String(v).replace(new RegExp(pattern, 'g'), repl));
     const addTest = (this.nj as unknown as { addTest(n: string, f: (v: unknown) => boolean): void }).addTest.bind(this.nj);
     addTest('defined', (v) => v !== undefined && !isUndefined(v));

@@ -12,7 +12,7 @@ const spec = params({
   misskey_vhost: path().doc('the Misskey vhost that layout B adds a block to'),
   block_id: str().doc("layout B's block id"),
   force: bool().optional().doc('allow the switch (URLs of the other layout stop working)'),
-  prefix: str().optional().doc('the drive prefix: in layout B it becomes a location of the Misskey vhost, so it must not be one of Misskey\'s own routes'),
+  prefix: str().optional().doc("the drive prefix: in layout B it becomes a location of the Misskey vhost, so it must not be one of Misskey's own routes"),
 });
 
 /**
@@ -20,7 +20,33 @@ const spec = params({
  * packages/backend/src/server/index.ts and server/web/index.ts; v10/v11 src/server/ the same).
  * A layout B location /<prefix>/ would take them over.
  */
-export const MISSKEY_ROUTES = ['api', 'files', 'assets', 'static-assets', 'client-assets', 'proxy', 'avatar', 'identicon', 'url', 'streaming', 'nodeinfo', 'users', 'notes', 'emojis', 'emoji', 'twemoji', 'well-known', '.well-known', 'auth', 'miauth', 'docs', 'manifest.json', 'robots.txt', 'favicon.ico', 'sw.js'];
+export const MISSKEY_ROUTES = [
+  'api',
+  'files',
+  'assets',
+  'static-assets',
+  'client-assets',
+  'proxy',
+  'avatar',
+  'identicon',
+  'url',
+  'streaming',
+  'nodeinfo',
+  'users',
+  'notes',
+  'emojis',
+  'emoji',
+  'twemoji',
+  'well-known',
+  '.well-known',
+  'auth',
+  'miauth',
+  'docs',
+  'manifest.json',
+  'robots.txt',
+  'favicon.ico',
+  'sw.js',
+];
 
 /** A prefix the proxy can serve: one path segment, not empty, no slash; in layout B none of Misskey's routes. */
 export function prefixProblem(layout: string, prefix: string | undefined): string | null {

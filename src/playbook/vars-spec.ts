@@ -9,12 +9,15 @@ import path from 'node:path';
 import { InputError, type SourcePos } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import { readYamlFile } from '../yaml-source.js';
+import { keysZoneProblem } from '../nginx-sizes.js';
 
 export interface VarSpec {
   type?: 'str' | 'bool' | 'int' | 'list' | 'dict';
   format?: keyof typeof FORMATS;
   choices?: unknown[];
   description?: string;
+  /** An nginx keys zone that must be able to index the cache of this (max_size) variable. */
+  keys_zone_for?: string;
   pos: SourcePos;
 }
 
@@ -25,7 +28,7 @@ const FORMATS = {
   nginx_size: { re: /^\d+[kKmMgG]?$/, example: '20g, 512m, 2m, 64k (units k m g)' },
 } as const;
 
-const KEYS = ['type', 'format', 'choices', 'description'];
+const KEYS = ['type', 'format', 'choices', 'description', 'keys_zone_for'];
 const TYPES = ['str', 'bool', 'int', 'list', 'dict'];
 
 export function loadVarsSpec(file: string): Map<string, VarSpec> {
@@ -72,8 +75,8 @@ function typeProblem(type: VarSpec['type'], v: unknown): string | null {
   }
 }
 
-/** What is wrong with a rendered value, or null. */
-export function checkVar(name: string, spec: VarSpec, v: unknown): string | null {
+/** What is wrong with a rendered value, or null. `other` renders another variable of the play. */
+export function checkVar(name: string, spec: VarSpec, v: unknown, other: (name: string) => unknown = () => undefined): string | null {
   const want = typeProblem(spec.type, v);
   if (want) return `${name} must be ${want}, got ${JSON.stringify(v)}`;
   if (spec.choices && !spec.choices.some((c) => c === v))
@@ -81,6 +84,10 @@ export function checkVar(name: string, spec: VarSpec, v: unknown): string | null
   if (spec.format) {
     const f = FORMATS[spec.format];
     if (!f.re.test(String(v))) return `${name} is not an nginx ${spec.format === 'nginx_time' ? 'time' : 'size'}: ${JSON.stringify(v)} (e.g. ${f.example})`;
+  }
+  if (spec.keys_zone_for) {
+    const max = other(spec.keys_zone_for);
+    if (typeof max === 'string') return keysZoneProblem(String(v), max);
   }
   return null;
 }

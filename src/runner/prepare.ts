@@ -125,7 +125,14 @@ function checkPlayVars(play: Play, host: string, lazy: LazyVars, sources: Record
       continue; // undefined or failing: reported with file:line by the task that uses it
     }
     if (used.has('facts')) continue;
-    const problem = checkVar(name, spec, v);
+    const other = (n: string) => {
+      try {
+        return input.templates.renderValue(`{{ ${n} }}`, lazy.context(), used);
+      } catch {
+        return undefined;
+      }
+    };
+    const problem = checkVar(name, spec, v, other);
     if (!problem) continue;
     const from = provenance(new Set([name, ...used]), sources);
     throw new InputError(

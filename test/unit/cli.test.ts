@@ -163,6 +163,22 @@ describe('CLI: bad input is refused before any host is touched', function () {
     }
   });
 
+  it("refuses a keys zone far too small for the cache's max_size, with the arithmetic (the guide's 2m for 20g)", async () => {
+    const env = { MSK_S3_ACCESS_KEY: 'AKIDEXAMPLE1', MSK_S3_SECRET_KEY: 'secret-example-1', MSK_MISSKEY_TOKEN: 'token-example-1' };
+    const small = f(
+      'site-keys.yml',
+      'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_cache_keys_size: 2m }\n',
+    );
+    const r = await play(['site', '-i', small, '--check'], { env });
+    assert.equal(r.code, 5, r.all);
+    assert.match(
+      r.stderr,
+      /site-keys.yml:3:\d+: .*proxy_cache_keys_size 2m holds about 16000 keys \(8000 per MB\), but proxy_cache_max_size 20g fits about 163840 files of 128 KiB.*use proxy_cache_keys_size: 21m/,
+    );
+    const ok = await play(['site', '-i', small, '--check', '-e', 'proxy_cache_max_size=1g'], { env });
+    assert.equal(ok.code, 4, `2m is enough for 1g: ${ok.all}`);
+  });
+
   it('special tags (always, never, tagged, untagged, all) need no task to carry them', async () => {
     // They pass the tag check, so the run goes on to connect: unreachable (4), not bad input (5).
     const r = await play([tagged, '-i', inv, '-l', 'web1', '--tags', 'always,tagged', '--skip-tags', 'never']);

@@ -79,6 +79,7 @@ describe('playbooks rendered per OS (fixtures)', () => {
     assert.match(vhost, /proxy_pass https:\/\/\$mskplay_s3_upstream\/media.ex.social\$request_uri;/);
     assert.match(vhost, /proxy_ssl_name ewr1.vultrobjects.com;/);
     assert.ok(vhost.startsWith(LAYOUT_A_MARK), 'the layout guard finds the mark it looks for');
+    assert.match(vhost, /keys_zone=images:21m max_size=20g/, 'the key zone is derived from max_size (128 KiB mean object, 8000 keys per MB)');
   });
 
   it('Vultr region presets give the endpoint; the proxy keeps the URI (the object key) whole', () => {

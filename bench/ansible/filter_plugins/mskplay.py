@@ -14,6 +14,23 @@ def nginx_resolvers(addrs):
     return ' '.join('[%s]' % a if ':' in str(a) else str(a) for a in addrs)
 
 
+KEYS_PER_MB = 8000  # nginx: a 1 MB keys zone holds about 8,000 keys
+MEAN_OBJECT_BYTES = 128 * 1024
+
+
+def nginx_size_bytes(v):
+    m = re.match(r'^(\d+)([kKmMgG]?)$', str(v))
+    if not m:
+        raise AnsibleFilterError('not an nginx size: %r' % (v,))
+    return int(m.group(1)) * {'': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3}[m.group(2).lower()]
+
+
+def nginx_keys_zone(max_size):
+    """keys_zone size for a cache of max_size, as mskplay's filter of the same name computes it."""
+    keys = -(-nginx_size_bytes(max_size) // MEAN_OBJECT_BYTES)
+    return '%dm' % max(1, -(-keys // KEYS_PER_MB))
+
+
 def canonical_policy(value, key=None):
     """Normal form of a bucket policy: singletons as lists, '*' principal as {AWS: ['*']}, no Sid."""
     if key == 'Principal' and value == '*':
@@ -64,15 +81,16 @@ def misskey_meta_diff(current, base_url, bucket, prefix, endpoint, region, use_s
 
     Refuses (like mskplay's misskey_meta) to move a baseUrl or storage target that is set elsewhere.
     """
-    m = re.match(r'^(.*?)(?::(\d+))?$', endpoint)
+    # The endpoint goes whole (host:port), as mskplay's misskey_meta sends it: Misskey's S3 client
+    # reads only objectStorageEndpoint; objectStoragePort feeds only the default URL.
     want = {
         'useObjectStorage': True,
         'objectStorageBaseUrl': base_url,
         'objectStorageBucket': bucket,
         'objectStoragePrefix': prefix,
-        'objectStorageEndpoint': m.group(1),
+        'objectStorageEndpoint': endpoint,
         'objectStorageRegion': region or None,
-        'objectStoragePort': int(m.group(2)) if m.group(2) else None,
+        'objectStoragePort': None,
         'objectStorageAccessKey': access_key,
         'objectStorageSecretKey': secret_key,
         'objectStorageUseSSL': bool(use_ssl),
@@ -96,6 +114,7 @@ class FilterModule(object):
     def filters(self):
         return {
             'nginx_resolvers': nginx_resolvers,
+            'nginx_keys_zone': nginx_keys_zone,
             'canonical_policy': canonical_policy,
             's3cmd_policy': s3cmd_policy,
             'public_read_policy': public_read_policy,
