@@ -12,6 +12,7 @@ import certbot from './certbot.js';
 import misskeyConfig from './misskey_config.js';
 import misskeyMeta from './misskey_meta.js';
 import misskeyRestart from './misskey_restart.js';
+import misskeySmoke from './misskey_smoke.js';
 import nginxBlock from './nginx_block.js';
 import proxyLayout from './proxy_layout.js';
 import s3Bucket from './s3_bucket.js';
@@ -33,6 +34,7 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     misskeyConfig,
     misskeyMeta,
     misskeyRestart,
+    misskeySmoke,
     nginxBlock,
     proxyLayout,
     s3Bucket,

@@ -62,6 +62,23 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     for (const h of hosts) {
       assert.equal(recap(r.stdout, h.name).failed, 0);
       assert.match(r.stdout, new RegExp(`ok: \\[${h.name}\\] Object served through the proxy.*200 MISS then 200 HIT`));
+      // The guide's last step: a PNG uploaded through Misskey's own API, at the URL Misskey gave.
+      const base = ROLES[h.name as keyof typeof ROLES].layout === 'subdomain' ? `https://s3.${h.domain}/misskey/` : `https://${h.domain}/storage/`;
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `ok: \\[${h.name}\\] File uploaded through Misskey, served through the proxy - Misskey ${ROLES[h.name as keyof typeof ROLES].misskey} upload ${base.replace(/\./g, '\\.')}[0-9a-f-]{36}\\.png: 200 MISS then 200 HIT, image/png, same bytes`,
+        ),
+        r.stdout,
+      );
+      // ... and nothing of it left behind: no drive file, no object.
+      assert.equal((await sh(h.name, `cat /var/lib/misskey-standin/drive-files.json`)).trim(), '{}');
+      const prefix = ROLES[h.name as keyof typeof ROLES].layout === 'subdomain' ? 'misskey' : 'storage';
+      assert.doesNotMatch(
+        await sh(h.name, `s3cmd -c /root/.s3cfg --no-progress ls s3://mss-${h.name}-drive/${prefix}/`),
+        /\.png$/m,
+        'the object went with the drive file',
+      );
     }
     // v10: the file changed, Misskey restarted and read it; v11/v12: settings in the DB, no restart.
     assert.match(r.stdout, /changed: \[h7\] restart misskey \(handler\)/);

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import type { PlannedWrite } from '../../src/task.js';
 import { certificatePaths, nginxErrors, sandboxScript } from '../../tasks/lib/nginx-check.js';
 import { judgeSmoke } from '../../tasks/s3_smoke.js';
+import { judgeFetch, smokePng, uploadCommand } from '../../tasks/misskey_smoke.js';
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 
 describe('nginx -t sandbox (check mode)', () => {
   it("the sandbox script: overlays over /etc, /var and the candidates' top dirs, contents in base64, a stand-in for a missing certificate", () => {
@@ -42,5 +45,31 @@ describe('s3_smoke verdict', () => {
     assert.equal(judgeSmoke('GET1 200 MISS\nBODY1 same\nGET2 200 HIT\nBODY2 same\nURL u\nDEL ok\n').ok, true);
     assert.match(judgeSmoke('GET1 200 MISS\nBODY1 same\nGET2 200 MISS\nBODY2 same\nURL u\n').message, /X-Cache MISS, MISS/);
     assert.match(judgeSmoke('GET1 403 MISS\nBODY1 differs\nGET2 403 HIT\nBODY2 differs\nURL u\n').message, /HTTP 403, 403/);
+  });
+});
+
+describe('misskey_smoke', () => {
+  it('makes a valid one-pixel PNG of the colour given (its CRCs and pixel check out)', () => {
+    const png = smokePng(Buffer.from([1, 2, 3]));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const idatLen = png.readUInt32BE(33);
+    assert.equal(png.subarray(37, 41).toString(), 'IDAT');
+    assert.deepEqual([...zlib.inflateSync(png.subarray(41, 41 + idatLen))], [0, 1, 2, 3]);
+    assert.notDeepEqual(smokePng(), smokePng(), 'a new colour every run');
+  });
+  it('keeps the token out of the command (stdin only) and judges the two fetches', () => {
+    const png = smokePng();
+    const cmd = uploadCommand('http://127.0.0.1:3000', png);
+    assert.match(cmd, /IFS= read -r tok/);
+    assert.match(cmd, /-F 'i=<-'/);
+    const sum = crypto.createHash('sha256').update(png).digest('hex');
+    const url = 'https://s3.x/misskey/a.png';
+    assert.equal(judgeFetch(`GET1 200 MISS image/png ${sum}\nGET2 200 HIT image/png ${sum}\n`, url, png).ok, true);
+    assert.match(
+      judgeFetch(`GET1 200 MISS application/octet-stream ${sum}\nGET2 200 HIT application/octet-stream ${sum}\n`, url, png).message,
+      /want image\/png/,
+    );
+    assert.match(judgeFetch(`GET1 200 MISS image/png 00\nGET2 200 HIT image/png 00\n`, url, png).message, /differ from the bytes uploaded/);
+    assert.match(judgeFetch(`GET1 502 MISS none ${sum}\nGET2 502 MISS none ${sum}\n`, url, png).message, /HTTP 502, 502/);
   });
 });

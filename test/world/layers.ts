@@ -32,6 +32,8 @@ export const BASE_PACKAGES = [
   'procps',
   'sudo',
   'openssl',
+  // The Misskey stand-in uploads to S3 with a real client library (Misskey's own is aws-sdk).
+  'python3-boto3',
 ];
 /** Installed for real by tests on base hosts; pre-installed in the pkgs layer. */
 export const HOST_INSTALL_PACKAGES = ['nginx', 's3cmd', 'certbot', 'python3-certbot-nginx'];

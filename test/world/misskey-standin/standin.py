@@ -13,12 +13,16 @@
 
 import argparse
 import datetime
+import email.parser
+import email.policy
 import hashlib
 import json
 import os
 import re
 import sys
 import threading
+import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEFAULT_CONFIG = '/etc/misskey-standin/config.json'
@@ -45,6 +49,51 @@ ERR_AUTH = ('Authentication failed. Please ensure your token is correct.', 'AUTH
 ERR_CREDENTIAL = ('Credential required.', 'CREDENTIAL_REQUIRED', '1384574d-a912-4b81-8601-c7b1c4085df1')
 ERR_DENIED = ('Access denied.', 'ACCESS_DENIED', '56f35758-7dd5-468b-8439-5d6fb8ec9b8e')
 ERR_PARAM = ('Invalid param.', 'INVALID_PARAM', '3d81ceae-475f-4600-b2a8-2bc116157532')
+ERR_NO_FILE = ('No such file.', 'NO_SUCH_FILE', 'b2a83e3a-fb0c-4c7e-9f6a-8b1ab7b0a5a6')
+ERR_INTERNAL = ('Internal error occurred.', 'INTERNAL_ERROR', '5d37dbcb-891e-41ca-a3d6-e690c97775ac')
+
+# Types a browser may show as they are (v12 src/const.ts FILE_TYPE_BROWSERSAFE; "no SVG"): any other
+# upload is stored as application/octet-stream, with no extension on its key.
+BROWSER_SAFE = {'image/png', 'image/gif', 'image/jpeg', 'image/webp', 'image/avif', 'image/apng', 'image/bmp', 'image/tiff',
+                'image/x-icon', 'audio/opus', 'video/ogg', 'audio/ogg', 'application/ogg', 'video/quicktime', 'video/mp4',
+                'audio/mp4', 'video/x-m4v', 'audio/x-m4a', 'video/3gpp', 'video/3gpp2', 'video/mpeg', 'audio/mpeg',
+                'video/webm', 'audio/webm', 'audio/aac', 'audio/x-flac', 'audio/vnd.wave'}
+
+# Cache-Control of every upload: v11/v12 add-file.ts upload(); v10 the same function in m544.
+CACHE_CONTROL = {'v10': 'max-age=2592000, s-maxage=172800, immutable', 'v11': 'max-age=31536000, immutable',
+                 'v12': 'max-age=31536000, immutable'}
+# fetchMeta() keeps the meta row for 10 s in each process (v11/v12 misc/fetch-meta.ts).
+META_CACHE_S = 10
+
+
+def sniff_type(data):
+    """The type by content, as Misskey's getFileInfo does (file-type: magic bytes), for the few the tests use."""
+    if data.startswith(b'\x89PNG\r\n\x1a\n'):
+        return 'image/png', 'png'
+    if data.startswith(b'\xff\xd8\xff'):
+        return 'image/jpeg', 'jpg'
+    if data[:6] in (b'GIF87a', b'GIF89a'):
+        return 'image/gif', 'gif'
+    if data[:4] == b'RIFF' and data[8:12] == b'WEBP':
+        return 'image/webp', 'webp'
+    head = data[:1024].lstrip().lower()
+    if head.startswith(b'<svg') or (head.startswith(b'<?xml') and b'<svg' in head):
+        return 'image/svg+xml', 'svg'
+    return 'application/octet-stream', None
+
+
+def parse_multipart(content_type, raw):
+    """Fields of a multipart/form-data body: name -> (filename or None, bytes)."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b'Content-Type: ' + content_type.encode('latin-1') + b'\r\n\r\n' + raw)
+    out = {}
+    if not msg.is_multipart():
+        return out
+    for part in msg.iter_parts():
+        name = part.get_param('name', header='content-disposition')
+        if name:
+            out[name] = (part.get_filename(), part.get_payload(decode=True) or b'')
+    return out
 
 
 class ApiError(Exception):
@@ -204,6 +253,7 @@ class Standin:
         self.repo = self.path(cfg.get('repoDir', '/home/misskey/misskey'))
         self.state_file = self.path(cfg.get('stateFile', '/var/lib/misskey-standin/meta.json'))
         self.tokens_file = self.path(cfg.get('tokensFile', '/etc/misskey-standin/tokens.json'))
+        self.files_file = os.path.join(os.path.dirname(self.state_file), 'drive-files.json')
         self.listen = cfg.get('listen', '127.0.0.1')
         with open(os.path.join(self.repo, 'package.json')) as f:
             self.version = json.load(f)['version']
@@ -271,7 +321,7 @@ class Standin:
 
     # -- endpoints; None = this line has no such endpoint (404 like Misskey's router) --
     def endpoint(self, name):
-        common = {'meta': self.ep_meta}
+        common = {'meta': self.ep_meta, 'drive/files/create': self.ep_files_create, 'drive/files/delete': self.ep_files_delete}
         by_line = {
             # m544 has admin/meta and admin/update-meta (admin only), without object storage.
             'v10': {'admin/meta': self.ep_admin_meta, 'admin/update-meta': self.ep_update_meta_v10},
@@ -336,6 +386,113 @@ class Standin:
             self.save_meta(meta, logs)
         return None
 
+    # -- drive: uploads to object storage, the way add-file.ts does (the parts the plays depend on) --
+    def storage(self):
+        """The object storage settings uploads use now, in one shape, or None (local storage)."""
+        if self.line == 'v10':
+            d = self.drive if isinstance(self.drive, dict) else {}
+            if d.get('storage') != 'minio':
+                return None
+            c = d.get('config') or {}
+            # m544 services/drive/s3.ts: endpoint as written (host[:port]; config.port is not passed).
+            return {'bucket': d.get('bucket'), 'prefix': d.get('prefix'), 'baseUrl': d.get('baseUrl'), 'endpoint': c.get('endPoint'),
+                    'port': None, 'useSSL': c.get('useSSL'), 'region': c.get('region'), 'accessKey': c.get('accessKey'),
+                    'secretKey': c.get('secretKey'), 'pathStyle': c.get('s3ForcePathStyle') is not False,
+                    'publicRead': c.get('setPublicRead') is True}
+        now = time.monotonic()
+        if not getattr(self, '_meta_at', None) or now - self._meta_at > META_CACHE_S:
+            self._meta, _ = self.load_meta()
+            self._meta_at = now
+        m = self._meta
+        if not m['useObjectStorage']:
+            return None
+        return {'bucket': m['objectStorageBucket'], 'prefix': m['objectStoragePrefix'], 'baseUrl': m['objectStorageBaseUrl'],
+                'endpoint': m['objectStorageEndpoint'], 'port': m['objectStoragePort'], 'useSSL': m['objectStorageUseSSL'],
+                'region': m['objectStorageRegion'], 'accessKey': m['objectStorageAccessKey'], 'secretKey': m['objectStorageSecretKey'],
+                'pathStyle': m['objectStorageS3ForcePathStyle'], 'publicRead': m['objectStorageSetPublicRead']}
+
+    @staticmethod
+    def s3_client(st):
+        # services/drive/s3.ts: endpoint exactly as configured (the port field is not passed), sslEnabled
+        # from useSSL, region or none, path style unless set off. botocore plays aws-sdk v2 here.
+        import boto3
+        from botocore.config import Config
+        scheme = 'https' if st['useSSL'] else 'http'
+        return boto3.client('s3', endpoint_url='%s://%s' % (scheme, st['endpoint']), aws_access_key_id=st['accessKey'],
+                            aws_secret_access_key=st['secretKey'], region_name=st['region'] or 'us-east-1',
+                            verify='/etc/ssl/certs/ca-certificates.crt' if st['useSSL'] else False,
+                            config=Config(signature_version='s3v4', s3={'addressing_style': 'path' if st['pathStyle'] else 'virtual'}))
+
+    def load_files(self):
+        try:
+            with open(self.files_file) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
+    def save_files(self, files):
+        tmp = self.files_file + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(files, f, indent=2, sort_keys=True)
+        os.replace(tmp, self.files_file)
+
+    def ep_files_create(self, body, role):
+        if role is None:
+            raise ApiError(401, ERR_CREDENTIAL)
+        up = body.get('__files', {}).get('file')
+        if not up:
+            raise ApiError(400, ERR_PARAM, {'param': 'file', 'reason': 'required'})
+        filename, data = up
+        name = body.get('name') or filename or 'untitled'
+        st = self.storage()
+        if st is None:
+            raise ApiError(500, ERR_INTERNAL, {'reason': 'the stand-in stores uploads only in object storage'})
+        mime, _ = sniff_type(data)
+        # add-file.ts save(): the extension of the name, else one for a few image types; none at
+        # all for a type that is not browser-safe.
+        m = re.search(r'\.([a-zA-Z0-9_-]+)$', name)
+        ext = m.group(0) if m else {'image/jpeg': '.jpg', 'image/png': '.png', 'image/webp': '.webp'}.get(mime, '')
+        if mime not in BROWSER_SAFE:
+            ext = ''
+        base = st['baseUrl'] or '%s://%s%s/%s' % ('https' if st['useSSL'] else 'http', st['endpoint'],
+                                                  ':%d' % st['port'] if st['port'] else '', st['bucket'])
+        key = '%s/%s%s' % (st['prefix'], uuid.uuid4(), ext)
+        # upload(): a type that is not browser-safe goes as application/octet-stream; inline disposition.
+        params = {'Bucket': st['bucket'], 'Key': key, 'Body': data, 'ContentType': mime if mime in BROWSER_SAFE else 'application/octet-stream',
+                  'CacheControl': CACHE_CONTROL[self.line], 'ContentDisposition': 'inline; filename="%s"' % name.replace('"', '')}
+        if st['publicRead']:
+            params['ACL'] = 'public-read'
+        try:
+            self.s3_client(st).put_object(**params)
+        except Exception as e:  # noqa: BLE001 - the upload error is the answer, as in Misskey
+            sys.stdout.write('upload failed: %s\n' % type(e).__name__)
+            raise ApiError(500, ERR_INTERNAL, {'reason': 'upload to object storage failed: %s' % type(e).__name__})
+        fid = uuid.uuid4().hex[:10]
+        rec = {'id': fid, 'createdAt': datetime.datetime.now(datetime.timezone.utc).isoformat(), 'name': name,
+               'type': params['ContentType'], 'md5': hashlib.md5(data).hexdigest(), 'size': len(data),
+               'url': '%s/%s' % (base, key), 'accessKey': key, 'bucket': st['bucket']}
+        with self.lock:
+            files = self.load_files()
+            files[fid] = rec
+            self.save_files(files)
+        return {k: rec[k] for k in ('id', 'createdAt', 'name', 'type', 'md5', 'size', 'url')}
+
+    def ep_files_delete(self, body, role):
+        if role is None:
+            raise ApiError(401, ERR_CREDENTIAL)
+        with self.lock:
+            files = self.load_files()
+            rec = files.get(body.get('fileId'))
+            if rec is None:
+                raise ApiError(400, ERR_NO_FILE)
+            # delete-file.ts: the object goes with the drive file (with the storage settings of now).
+            st = self.storage()
+            if st is not None:
+                self.s3_client(st).delete_object(Bucket=st['bucket'], Key=rec['accessKey'])
+            del files[rec['id']]
+            self.save_files(files)
+        return None
+
     def standin_config(self):
         """GET /api/stand-in/config: what this process read at start (shows that a restart happened)."""
         drive = json.loads(json.dumps(self.drive)) if self.line == 'v10' else None
@@ -391,10 +548,16 @@ def make_handler(app):
             raw = self.rfile.read(length) if length else b''
             if ep is None:
                 return self.send(404, text='Not Found')
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                return self.send(400, text='invalid JSON')
+            ctype = self.headers.get('Content-Type') or ''
+            if ctype.startswith('multipart/form-data'):
+                fields = parse_multipart(ctype, raw)
+                body = {k: v.decode('utf-8', 'replace') for k, (fn, v) in fields.items() if fn is None}
+                body['__files'] = {k: v for k, v in fields.items() if v[0] is not None}
+            else:
+                try:
+                    body = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    return self.send(400, text='invalid JSON')
             if not isinstance(body, dict):
                 return self.send(400, text='invalid JSON')
             try:
