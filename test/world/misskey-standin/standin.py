@@ -451,14 +451,20 @@ class Standin:
         # add-file.ts save(): the extension of the name, else one for a few image types; none at
         # all for a type that is not browser-safe.
         m = re.search(r'\.([a-zA-Z0-9_-]+)$', name)
-        ext = m.group(0) if m else {'image/jpeg': '.jpg', 'image/png': '.png', 'image/webp': '.webp'}.get(mime, '')
-        if mime not in BROWSER_SAFE:
+        by_type = {'image/jpeg': '.jpg', 'image/png': '.png', 'image/webp': '.webp', 'image/apng': '.apng'}
+        if self.line != 'v12':
+            by_type['video/mp4'] = '.mp4'  # v11 getExt()
+        ext = m.group(0) if m else by_type.get(mime, '')
+        # v12 only: a type that is not browser-safe gets no extension and goes as octet-stream
+        # (v11's upload() sends the detected type as it is: an SVG stays image/svg+xml).
+        safe = mime in BROWSER_SAFE or self.line != 'v12'
+        if not safe:
             ext = ''
         base = st['baseUrl'] or '%s://%s%s/%s' % ('https' if st['useSSL'] else 'http', st['endpoint'],
                                                   ':%d' % st['port'] if st['port'] else '', st['bucket'])
         key = '%s/%s%s' % (st['prefix'], uuid.uuid4(), ext)
         # upload(): a type that is not browser-safe goes as application/octet-stream; inline disposition.
-        params = {'Bucket': st['bucket'], 'Key': key, 'Body': data, 'ContentType': mime if mime in BROWSER_SAFE else 'application/octet-stream',
+        params = {'Bucket': st['bucket'], 'Key': key, 'Body': data, 'ContentType': mime if safe else 'application/octet-stream',
                   'CacheControl': CACHE_CONTROL[self.line], 'ContentDisposition': 'inline; filename="%s"' % name.replace('"', '')}
         if st['publicRead']:
             params['ACL'] = 'public-read'
