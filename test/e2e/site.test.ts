@@ -197,6 +197,21 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     assert.equal(after.code, 0, after.all);
   });
 
+  it('an S3 endpoint with an explicit port reaches Misskey whole, and an upload through Misskey works with it', async () => {
+    const withPort = `${WORLD.s3.endpoint}:443`;
+    const r = await site(['--limit', 'h9', '-e', `s3_endpoint=${withPort}`, '-e', 'misskey_base_url_force=true']);
+    assert.equal(r.code, 0, r.all);
+    const m = await meta('h9');
+    assert.deepEqual([m.objectStorageEndpoint, m.objectStoragePort], [withPort, null], 'the port inside the endpoint, the port field empty');
+    assert.match(
+      r.stdout,
+      /ok: \[h9\] File uploaded through Misskey, served through the proxy - Misskey v12 upload .*: 200 MISS then 200 HIT, image\/png, same bytes/,
+    );
+    const back = await site(['--limit', 'h9', '-e', 'misskey_base_url_force=true']);
+    assert.equal(back.code, 0, back.all);
+    assert.equal((await meta('h9')).objectStorageEndpoint, WORLD.s3.endpoint);
+  });
+
   it('refuses to move a baseUrl that is already set elsewhere unless forced', async () => {
     const r = await site(['--tags', 'misskey', '--limit', 'h9', '-e', 'proxy_host=s3b.h9.test']);
     assert.equal(r.code, 2, r.all);
