@@ -79,7 +79,19 @@ export async function runTool(spec: RunSpec): Promise<RunResult> {
     report = path.join(spec.logDir, `${spec.tag}.json`);
     // The Misskey upload smoke test has no twin in bench/ansible/site.yml yet: left out, so both
     // tools do the same work.
-    argv = [process.execPath, path.join(ROOT, 'bin', 'play.js'), 'site', '-i', spec.inventory, ...check, '--skip-tags', 'misskey_smoke', '--json', report, ...(spec.extraArgs ?? [])];
+    argv = [
+      process.execPath,
+      path.join(ROOT, 'bin', 'play.js'),
+      'site',
+      '-i',
+      spec.inventory,
+      ...check,
+      '--skip-tags',
+      'misskey_smoke',
+      '--json',
+      report,
+      ...(spec.extraArgs ?? []),
+    ];
     env = baseEnv();
   } else {
     argv = ['ansible-playbook', '-i', spec.inventory, path.join(ANSIBLE_DIR, 'site.yml'), ...check, ...(spec.extraArgs ?? [])];

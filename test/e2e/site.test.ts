@@ -197,6 +197,70 @@ describe('site: storage + proxy + Misskey v10/v11/v12 + smoke test', function ()
     assert.equal(after.code, 0, after.all);
   });
 
+  it("uploads through each line's Misskey API are served at the URL Misskey gives: MISS, HIT, same bytes, 206 ranges, CORS, nosniff (+ CSP on layout B)", async () => {
+    const upload = (h: string, file: string, type: string) =>
+      sh(
+        h,
+        `printf %s '${TOKENS.admin}' | curl -sS -F 'i=<-' -F 'file=@${file};type=${type}' -w '\\n%{http_code}' http://127.0.0.1:3000/api/drive/files/create`,
+      ).then((out) => {
+        const cut = out.lastIndexOf('\n');
+        assert.equal(out.slice(cut + 1), '200', out);
+        return JSON.parse(out.slice(0, cut)) as { id: string; url: string };
+      });
+    for (const h of hosts) {
+      const role = ROLES[h.name as keyof typeof ROLES];
+      const base = role.layout === 'subdomain' ? `https://s3.${h.domain}/misskey/` : `https://${h.domain}/storage/`;
+      // A PNG signature and 992 bytes after it: byte i is i % 251 from byte 8 on.
+      await sh(
+        h.name,
+        `python3 -c 'import sys; sys.stdout.buffer.write(bytes([137,80,78,71,13,10,26,10]) + bytes(i % 251 for i in range(8, 1000)))' > /tmp/r.png`,
+      );
+      const file = await upload(h.name, '/tmp/r.png', 'image/png');
+      assert.ok(file.url.startsWith(base) && file.url.endsWith('.png'), `${h.name}: ${file.url} under ${base}`);
+      const u = new URL(file.url);
+      const curl = (args: string) =>
+        sh(
+          h.name,
+          `curl -sk --resolve ${u.hostname}:443:127.0.0.1 -o /tmp/b -D - ${args} ${file.url} | tr -d '\\r'; echo; cmp -s /tmp/b /tmp/r.png && echo SAME || od -An -tu1 -v /tmp/b | tr -s ' \\n' ' '`,
+        );
+      const first = await curl("-H 'Origin: https://remote.example'");
+      assert.match(first, /^HTTP\/\S+ 200/m, `${h.name}: ${first.slice(0, 300)}`);
+      assert.match(first, /^x-cache: MISS$/im);
+      assert.match(first, /^content-type: image\/png$/im);
+      assert.match(first, /^access-control-allow-origin: \*$/im);
+      assert.match(first, /^x-content-type-options: nosniff$/im);
+      assert.match(first, /SAME\s*$/, 'the same bytes');
+      if (role.layout === 'directory') assert.match(first, /^content-security-policy: default-src 'none'; .*sandbox$/im);
+      const second = await curl('');
+      assert.match(second, /^x-cache: HIT$/im);
+      const range = await curl("-H 'Range: bytes=100-199'");
+      assert.match(range, /^HTTP\/\S+ 206/m);
+      assert.match(range, /^content-range: bytes 100-199\/1000$/im);
+      assert.equal(range.trim().split('\n').pop()!.trim(), Array.from({ length: 100 }, (_, k) => (100 + k) % 251).join(' '));
+      // The object as the line's upload() stored it, straight from the bucket (public-read policy).
+      const head = await sh(h.name, `curl -sS -D - -o /dev/null https://mss-${h.name}-drive.${WORLD.s3.endpoint}${u.pathname} | tr -d '\\r'`);
+      assert.match(head, /^content-disposition: inline; filename="r\.png"$/im);
+      assert.match(
+        head,
+        role.misskey === 'v10' ? /^cache-control: max-age=2592000, s-maxage=172800, immutable$/im : /^cache-control: max-age=31536000, immutable$/im,
+      );
+      assert.match(await api(h.name, 'drive/files/delete', { i: TOKENS.admin, fileId: file.id }), / 204$/);
+      assert.match(
+        await sh(h.name, `curl -s -o /dev/null -w '%{http_code}' https://mss-${h.name}-drive.${WORLD.s3.endpoint}${u.pathname}`),
+        /^40[34]$/,
+        'the object went with the drive file',
+      );
+    }
+    // v11 on layout B: an SVG keeps its type (v11's upload() sends it as detected); the proxy's CSP keeps its script inert.
+    await sh('h8', `printf '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>' > /tmp/x.svg`);
+    const svg = await upload('h8', '/tmp/x.svg', 'image/svg+xml');
+    assert.match(svg.url, /^https:\/\/h8\.test\/storage\/[0-9a-f-]{36}\.svg$/);
+    const served = await sh('h8', `curl -sk -D - -o /dev/null --resolve h8.test:443:127.0.0.1 ${svg.url} | tr -d '\\r'`);
+    assert.match(served, /^content-type: image\/svg\+xml$/im);
+    assert.match(served, /^content-security-policy: default-src 'none'; .*sandbox$/im);
+    assert.match(await api('h8', 'drive/files/delete', { i: TOKENS.admin, fileId: svg.id }), / 204$/);
+  });
+
   it('an S3 endpoint with an explicit port reaches Misskey whole, and an upload through Misskey works with it', async () => {
     const withPort = `${WORLD.s3.endpoint}:443`;
     const r = await site(['--limit', 'h9', '-e', `s3_endpoint=${withPort}`, '-e', 'misskey_base_url_force=true']);
