@@ -19,6 +19,9 @@ import s3Bucket from './s3_bucket.js';
 import s3Policy from './s3_policy.js';
 import s3Smoke from './s3_smoke.js';
 import s3cmdConfig from './s3cmd_config.js';
+import selinuxBoolean from './selinux_boolean.js';
+import selinuxLabel from './selinux_label.js';
+import firewalldService from './firewalld_service.js';
 
 export const TASKS: Record<string, TaskDef> = Object.fromEntries(
   [
@@ -41,5 +44,8 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     s3Policy,
     s3Smoke,
     s3cmdConfig,
+    selinuxBoolean,
+    selinuxLabel,
+    firewalldService,
   ].map((t) => [t.name, t as TaskDef]),
 );

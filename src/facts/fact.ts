@@ -11,6 +11,11 @@ export interface OsBase {
   os_version: string;
 }
 
+export interface FactOptions {
+  /** -e allow_untested_os=true: an OS outside the supported list runs, with a warning. */
+  allowUntestedOs?: boolean;
+}
+
 export interface FactModule<T> {
   /**
    * Sections of the script: name -> POSIX sh that prints the section's lines. It only reads. It
@@ -19,7 +24,7 @@ export interface FactModule<T> {
   sections: Record<string, string>;
   /** Programs whose path the shared `commands` section reports (name=path, empty when missing). */
   commands?: string[];
-  parse(sections: Map<string, string[]>, os: OsBase & Record<string, unknown>): T;
+  parse(sections: Map<string, string[]>, os: OsBase & Record<string, unknown>, opts: FactOptions): T;
   /** Stand-in for preflight, before any host is reached. */
   placeholder: T;
   fixtures: Record<FixtureOs, T>;

@@ -3,16 +3,17 @@
 // all/ and one line here; the Facts type follows from the list.
 
 import { FactsError } from './errors.js';
-import type { FactModule, FixtureOs, OsBase } from './fact.js';
+import type { FactModule, FactOptions, FixtureOs, OsBase } from './fact.js';
 import identity from './all/identity.js';
 import network from './all/network.js';
 import nginx from './all/nginx.js';
 import os from './all/os.js';
 import packages from './all/packages.js';
+import security from './all/security.js';
 import systemd from './all/systemd.js';
 
 /** os first: the others may depend on what it found (and an unsupported OS stops everything). */
-export const FACT_MODULES = [os, identity, systemd, packages, nginx, network] as const;
+export const FACT_MODULES = [os, identity, systemd, packages, nginx, network, security] as const;
 
 type Produced<M> = M extends FactModule<infer T> ? T : never;
 type Intersect<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
@@ -58,11 +59,17 @@ export function splitSections(output: string): Map<string, string[]> {
 }
 
 /** Facts from the output of FACTS_SCRIPT. Throws FactsError for unsupported hosts or broken output. */
-export function parseFacts(output: string): AllFacts {
+export function parseFacts(output: string, opts: FactOptions = {}): AllFacts {
   const s = splitSections(output);
   if (!s.has('end')) throw new FactsError('fact gathering output is incomplete (no end marker)', output.slice(-500));
   let facts = {} as OsBase & Record<string, unknown>;
-  for (const m of FACT_MODULES as readonly FactModule<object>[]) facts = { ...facts, ...m.parse(s, facts) };
+  const warnings: string[] = [];
+  for (const m of FACT_MODULES as readonly FactModule<object>[]) {
+    const part = m.parse(s, facts, opts) as { warnings?: string[] };
+    warnings.push(...(part.warnings ?? []));
+    facts = { ...facts, ...part };
+  }
+  if (warnings.length) (facts as { warnings?: string[] }).warnings = warnings;
   return facts as unknown as AllFacts;
 }
 

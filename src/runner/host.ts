@@ -5,6 +5,7 @@
 import { TaskError, UnreachableError } from '../errors.js';
 import type { Connection, ConnectSpec } from '../connection/types.js';
 import type { Facts } from '../facts/types.js';
+import type { FactOptions } from '../facts/fact.js';
 import { checkParams, secretParamNames, secretValues } from '../playbook/params.js';
 import type { TaskEntry } from '../playbook/load.js';
 import { maskFieldPair, type Secrets } from '../secrets.js';
@@ -16,7 +17,7 @@ import { emptyCounts, type HostReport, type RunEvents, type TaskResult } from '.
 
 export interface HostDeps {
   connect(spec: ConnectSpec): Promise<Connection>;
-  gatherFacts(conn: Connection): Promise<Facts>;
+  gatherFacts(conn: Connection, opts?: FactOptions): Promise<Facts>;
   runProbes(conn: Connection, probes: Probe[]): Promise<ProbeResult[]>;
   registry: Record<string, TaskDef>;
   templates: Templates;
@@ -64,7 +65,10 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
   try {
     conn = await deps.connect(spec);
     log(1, `connected to ${spec.user}@${spec.address}:${spec.port}${spec.become ? ' (become)' : ''}`);
-    const facts = await deps.gatherFacts(conn);
+    // allow_untested_os (-e or inventory, as any var; "true" from -e k=v counts).
+    const allow = work.plays.some((p) => ['true', 'yes', 'on', '1'].includes(String(p.vars.allow_untested_os).toLowerCase()));
+    const facts = await deps.gatherFacts(conn, { allowUntestedOs: allow });
+    if (facts.warnings?.length) report.warnings = facts.warnings.map((w) => secrets.mask(w));
     log(2, `facts: ${facts.os_pretty}, ${facts.pkg_mgr}, nginx user ${facts.nginx_user}, layout ${facts.nginx_layout}, systemd ${facts.systemd}`);
     const runner = new HostRunner(work.host, conn, facts, opts, deps, report, log);
     await runner.run(work.plays);

@@ -27,6 +27,8 @@ export interface HostReport {
   unreachable: boolean;
   /** Failure that is not a task's (unsupported OS, connection lost, ...). */
   error?: string;
+  /** Things worth a look that did not stop the host (an untested OS, no package manager). */
+  warnings?: string[];
   tasks: TaskResult[];
   counts: RecapCounts;
   /** SSH commands (channels) this host needed. */

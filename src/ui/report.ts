@@ -36,6 +36,7 @@ export function printSummary(reports: HostReport[], opts: { diff: boolean; check
   console.log('\n' + recapLines(reports, c).join('\n'));
   // Inventory warnings (a host_vars/ file for no host: almost always a typo), once, by the recap.
   for (const w of opts.warnings ?? []) console.log(c.magenta(`[WARNING]: ${w}`));
+  for (const r of reports) for (const w of r.warnings ?? []) console.log(c.magenta(`[WARNING]: ${r.host}: ${w}`));
   if (opts.check) {
     const drifted = reports.filter((r) => r.counts.changed > 0).map((r) => r.host);
     const bad = reports.some((r) => r.unreachable || r.counts.failed > 0);
@@ -65,6 +66,7 @@ export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secre
         {
           unreachable: r.unreachable,
           error: r.error ?? null,
+          warnings: r.warnings ?? [],
           counts: r.counts,
           commands: r.commands,
           durationMs: r.durationMs,

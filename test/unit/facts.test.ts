@@ -26,6 +26,7 @@ interface Parts {
   directives?: string[];
   groups?: string[];
   addresses?: string[];
+  security?: string[];
 }
 
 /** Output shaped like FACTS_SCRIPT's. */
@@ -41,11 +42,22 @@ function output(p: Parts): string {
     sec('nginx-directives', p.directives ?? []),
     sec('groups', p.groups ?? ['www-data=www-data', 'nginx=nginx']),
     sec('addresses', p.addresses ?? []),
+    sec('security', p.security ?? []),
     sec('end', []),
   ].join('');
 }
 
 const SUPPORTED = 'supported: Fedora 36, Debian 11/12, Ubuntu 22.04';
+
+describe('facts: SELinux mode and firewalld (read from selinuxfs and systemd, no tool started)', () => {
+  it('enforcing (1), permissive (0), and disabled when selinuxfs is not there; firewalld only when active', () => {
+    const f = (lines: string[]) => parseFacts(output({ os: 'fedora-36', security: lines }));
+    assert.deepEqual([f(['selinux_enforce=1', 'firewalld=active']).selinux, f(['selinux_enforce=1', 'firewalld=active']).firewalld], ['enforcing', true]);
+    assert.equal(f(['selinux_enforce=0']).selinux, 'permissive');
+    assert.deepEqual([f(['firewalld=inactive']).selinux, f(['firewalld=inactive']).firewalld], ['disabled', false]);
+    assert.equal(f(['firewalld=unknown']).firewalld, false, '`systemctl is-active` of a unit that is not installed');
+  });
+});
 
 describe('facts: os-release of the supported distributions', () => {
   const cases: Array<[string, Partial<Facts>]> = [
@@ -126,10 +138,21 @@ describe('facts: unsupported systems are refused with the supported list', () =>
     it(name, () => {
       assert.throws(
         () => parseFacts(output({ os: name })),
-        (e: unknown) => e instanceof FactsError && e instanceof TaskError && e.message === `unsupported OS: ${pretty} (${SUPPORTED})`,
+        (e: unknown) =>
+          e instanceof FactsError &&
+          e instanceof TaskError &&
+          e.message === `unsupported OS: ${pretty} (${SUPPORTED})${name === 'alpine-3.18' ? '' : '; to try it anyway: -e allow_untested_os=true'}`,
       );
     });
   }
+
+  it('allow_untested_os runs a relative of a supported system, with a warning; never an unrelated one', () => {
+    const f = parseFacts(output({ os: 'fedora-38' }), { allowUntestedOs: true });
+    assert.deepEqual([f.os_family, f.pkg_mgr], ['redhat', 'dnf']);
+    assert.match(f.warnings?.join('\n') ?? '', /untested OS Fedora Linux 38 \(Container Image\) \(supported: .*\): running because allow_untested_os is set/);
+    assert.equal(parseFacts(output({ os: 'linuxmint-21' }), { allowUntestedOs: true }).pkg_mgr, 'apt');
+    assert.throws(() => parseFacts(output({ os: 'alpine-3.18' }), { allowUntestedOs: true }), /unsupported OS: Alpine/);
+  });
 
   it('families follow ID and ID_LIKE (derivatives are recognised, still unsupported)', () => {
     assert.equal(osFamily('linuxmint', 'ubuntu debian'), 'debian');

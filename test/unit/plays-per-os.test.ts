@@ -33,8 +33,14 @@ function render(facts: Facts, extra: Record<string, unknown> = {}): Record<strin
 }
 
 describe('playbooks rendered per OS (fixtures)', () => {
-  it('Fedora: cache dir owned by nginx, vhost in conf.d, no sites-enabled link', () => {
+  it('Fedora: cache dir owned by nginx, vhost in conf.d, no sites-enabled link; firewalld and SELinux tasks', () => {
     const r = render(FEDORA36);
+    assert.deepEqual(r["http and https open in firewalld's active zones"], { services: ['http', 'https'] });
+    assert.deepEqual(r['nginx may connect to the bucket (SELinux httpd_can_network_connect)'], { name: 'httpd_can_network_connect', value: true });
+    assert.deepEqual(r['Local files readable by nginx (SELinux label of the local root, layout A)'], {
+      path: '/var/www/s3.ex.social',
+      type: 'httpd_sys_content_t',
+    });
     assert.equal(r['Cache directory owned by the nginx worker user'].owner, 'nginx');
     assert.equal(r['Proxy vhost (layout A)'].dest, '/etc/nginx/conf.d/s3.ex.social.conf');
     assert.equal(r['Enable the proxy vhost (layout A, sites-enabled)'], 'skipped');

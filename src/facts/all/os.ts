@@ -7,6 +7,8 @@ import { defineFact } from '../fact.js';
 export type OsFamily = 'debian' | 'redhat';
 
 export interface OsFacts {
+  /** Set for an OS outside the supported list that runs because allow_untested_os is set. */
+  warnings?: string[];
   /** os-release ID: debian, ubuntu, fedora. */
   os_id: string;
   /** os-release VERSION_ID: "11", "12", "22.04", "36". */
@@ -69,20 +71,24 @@ export default defineFact<OsFacts>({
   sections: {
     'os-release': 'if [ -r "$r/etc/os-release" ]; then cat "$r/etc/os-release"\nelif [ -r "$r/usr/lib/os-release" ]; then cat "$r/usr/lib/os-release"; fi',
   },
-  parse: (s) => {
+  parse: (s, _base, opts) => {
     const os = parseOsRelease((s.get('os-release') ?? []).join('\n'));
     if (!os.ID) throw new FactsError('cannot read /etc/os-release on the host', `supported: ${SUPPORTED_OS_TEXT}`);
     const pretty = os.PRETTY_NAME || [os.NAME || os.ID, os.VERSION_ID].filter(Boolean).join(' ');
     const distro = SUPPORTED.find((d) => d.id === os.ID && d.versions.includes(os.VERSION_ID ?? ''));
-    if (!distro || !osFamily(os.ID, os.ID_LIKE)) throw new FactsError(`unsupported OS: ${pretty} (supported: ${SUPPORTED_OS_TEXT})`);
-    return {
-      os_id: os.ID,
-      os_version: os.VERSION_ID,
-      os_codename: os.VERSION_CODENAME ?? '',
-      os_pretty: pretty,
-      os_family: distro.family,
-      pkg_mgr: distro.pkg_mgr,
-    };
+    const family = osFamily(os.ID, os.ID_LIKE);
+    const base = { os_id: os.ID, os_version: os.VERSION_ID ?? '', os_codename: os.VERSION_CODENAME ?? '', os_pretty: pretty };
+    if (distro && family) return { ...base, os_family: distro.family, pkg_mgr: distro.pkg_mgr };
+    // A relative we have not tested (Debian 13, Fedora 37, Ubuntu 24.04, Mint): refused unless asked for.
+    if (family && opts.allowUntestedOs) {
+      return {
+        ...base,
+        os_family: family,
+        pkg_mgr: family === 'debian' ? 'apt' : 'dnf',
+        warnings: [`untested OS ${pretty} (supported: ${SUPPORTED_OS_TEXT}): running because allow_untested_os is set`],
+      };
+    }
+    throw new FactsError(`unsupported OS: ${pretty} (supported: ${SUPPORTED_OS_TEXT})${family ? '; to try it anyway: -e allow_untested_os=true' : ''}`);
   },
   placeholder: { os_id: 'debian', os_version: '12', os_codename: 'bookworm', os_pretty: 'Debian GNU/Linux 12 (bookworm)', os_family: 'debian', pkg_mgr: 'apt' },
   fixtures: {
