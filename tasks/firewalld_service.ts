@@ -2,7 +2,9 @@
 // (Fedora's firewalld lets in only ssh: certbot's HTTP-01 challenge and the proxy are unreachable
 // until http and https are open). Only adds; every other rule stays. Hosts without a running
 // firewalld: skipped. Outputs read: firewall-cmd(1) --get-active-zones (a zone name at the start of
-// a line, its interfaces indented below) and --query-service (exit 0 "yes", 1 "no").
+// a line, its interfaces indented below; empty when no interface is bound to a zone, as on a Debian
+// host without NetworkManager: then the default zone, --get-default-zone, takes all traffic) and
+// --query-service (exit 0 "yes", 1 "no").
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { list, params, str } from '../src/params-spec.js';
@@ -21,6 +23,8 @@ export default defineTask({
             kind: 'cmd',
             cmd:
               `zones=$(firewall-cmd --get-active-zones | sed -n 's/^\\([^[:space:]][^[:space:]]*\\).*/\\1/p') || exit 2; ` +
+              // No interface bound to a zone (no NetworkManager): the default zone takes all traffic.
+              `[ -n "$zones" ] || zones=$(firewall-cmd --get-default-zone) || exit 2; ` +
               `for z in $zones; do for s in ${p.services.map((s) => sh`${s}`).join(' ')}; do ` +
               `rt=$(firewall-cmd --zone="$z" --query-service="$s"); pm=$(firewall-cmd --permanent --zone="$z" --query-service="$s"); echo "$z $s $rt $pm"; done; done`,
           },
@@ -34,7 +38,7 @@ export default defineTask({
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
       .filter((w) => w.length === 4);
-    if (!rows.length) throw new TaskError('firewalld runs but has no active zone: give an interface a zone first');
+    if (!rows.length) throw new TaskError('firewalld runs but names no zone (neither an active nor a default one)', out.stdout.trim() || undefined);
     const steps: Step[] = [];
     const opened: string[] = [];
     for (const [zone, service, runtime, permanent] of rows) {
