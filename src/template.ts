@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseBool } from './bools.js';
 import { keysZoneFor } from './nginx-sizes.js';
 import nunjucks from 'nunjucks';
 import { JinjaFileLoader, dropTrailingNewline, jinjaIndent, padTrailingNewlines } from './template-jinja.js';
@@ -199,7 +200,7 @@ export class Templates {
     this.nj.addFilter('d', dflt);
     this.nj.addFilter('to_json', (v: unknown) => JSON.stringify(v));
     this.nj.addFilter('to_nice_json', (v: unknown) => JSON.stringify(v, null, 2));
-    this.nj.addFilter('bool', (v: unknown) => v === true || ['true', 'yes', 'on', '1'].includes(String(v).toLowerCase()));
+    this.nj.addFilter('bool', (v: unknown) => parseBool(v) === true);
     // nginx `resolver` syntax: IPv6 addresses in brackets, space-separated.
     this.nj.addFilter('nginx_resolvers', (v: unknown) => (Array.isArray(v) ? v : [v]).map((a) => (String(a).includes(':') ? `[${a}]` : String(a))).join(' '));
     // keys_zone size for a cache of this max_size (src/nginx-sizes.ts).

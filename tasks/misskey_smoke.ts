@@ -11,6 +11,7 @@ import { sh } from '../src/connection/quote.js';
 import { bool, oneOf, params, path, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type FileState } from '../src/task.js';
 import { resolveLine } from './lib/misskey.js';
+import { proxyCurlFlags } from './lib/curl.js';
 import { apiCallCommand, describeApiError, parseApiAnswer } from './lib/misskey-api.js';
 
 const spec = params({
@@ -75,9 +76,7 @@ export function uploadCommand(apiUrl: string, png: Buffer): string {
 
 /** Fetch twice through the proxy: status, X-Cache, Content-Type and the body's sha256 of each. */
 export function fetchCommand(p: Params, url: string): string {
-  const u = new URL(url);
-  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-  const flags = ['-sS', '--max-time', '20', '--resolve', `${u.hostname}:${port}:${p.resolve_to ?? '127.0.0.1'}`, ...(p.validate_certs === false ? ['-k'] : [])];
+  const flags = proxyCurlFlags(url, p.resolve_to, p.validate_certs);
   return [
     'set -u',
     'd=$(mktemp -d)',

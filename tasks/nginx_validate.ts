@@ -25,7 +25,14 @@ function failure(what: string, stderr: string, restored?: string[]): TaskError {
   return new TaskError(`${what}${at}${tail}`, e.lines.join('\n'));
 }
 
-export default defineTask<Infer<typeof spec>, [string, PlannedWrite][]>({
+interface Data {
+  /** Check mode: the files the run would write, for the sandboxed nginx -t. */
+  candidates?: [string, PlannedWrite][];
+  /** A run: the probe's nginx -t, read after the group's files changed (the runner re-reads it). */
+  tested?: CmdState;
+}
+
+export default defineTask<Infer<typeof spec>, Data>({
   name: 'nginx_validate',
   doc: "Run nginx -t: on the group's changed files (restored when it fails), on the current config otherwise; in check mode on the candidate files, in a throwaway mount namespace",
   params: spec,
@@ -33,20 +40,23 @@ export default defineTask<Infer<typeof spec>, [string, PlannedWrite][]>({
   probes: () => [{ kind: 'cmd', cmd: SANDBOX_COMMAND, stdin: TEST_CURRENT }],
   plan: (ctx, p, [r]) => {
     const current = r as CmdState;
-    if (!ctx.check && ctx.state.changedGroups.has(p.group)) return { action: 'run', summary: 'nginx -t' };
+    if (!ctx.check && ctx.state.changedGroups.has(p.group)) return { action: 'run', summary: 'nginx -t', data: { tested: current } };
     // The group's files, and every directory the run would create first (nginx -t wants the cache
     // directory's parent to exist).
     const candidates = [...ctx.state.planned].filter(([, w]) => w.group === p.group || w.dir);
     if (ctx.check && candidates.some(([, w]) => w.group === p.group))
-      return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: candidates };
+      return { action: 'run', summary: `nginx -t on ${candidates.length} candidate file(s)`, data: { candidates } };
     if (current.code === NGINX_MISSING) return { action: 'ok', msg: 'nginx is not installed: nothing to test' };
     if (current.code === SANDBOX_UNAVAILABLE)
       return { action: 'ok', msg: `no nginx file changed; the current config was not tested: ${current.stderr.trim().split('\n').pop()}` };
     if (current.code !== 0) throw failure("nginx's current configuration fails nginx -t (no file of this run changed)", current.stderr);
     return { action: 'ok', msg: 'no nginx file changed; nginx -t passes' };
   },
-  apply: async (ctx, p) => {
-    const r = await ctx.conn.exec('nginx -t');
+  // The probe already ran nginx -t on the changed files (its results are read again after a
+  // change): no second round trip, unless the sandbox was not available there.
+  apply: async (ctx, p, change) => {
+    const t = change.data.tested;
+    const r = t && t.code !== SANDBOX_UNAVAILABLE && t.code !== NGINX_MISSING ? t : await ctx.conn.exec('nginx -t');
     if (r.code === 0) {
       ctx.state.rollback.delete(p.group);
       return { changed: false, msg: 'nginx -t: configuration is valid' };
@@ -57,7 +67,7 @@ export default defineTask<Infer<typeof spec>, [string, PlannedWrite][]>({
     throw err;
   },
   verify: async (ctx, _p, plan) => {
-    const files = plan.data;
+    const files = plan.data.candidates ?? [];
     const r = await ctx.conn.exec(SANDBOX_COMMAND, { stdin: sandboxScript(files) });
     if (r.code === 0)
       return { msg: `nginx -t passes on the candidate config (${files.filter(([, w]) => !w.dir).length} file(s), tested in a throwaway mount namespace)` };

@@ -6,6 +6,7 @@ import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { defineTask } from '../src/task.js';
 import { bucketParam, bucketUri, s3cmd } from './lib/s3cmd.js';
+import { proxyCurlFlags } from './lib/curl.js';
 import { bool, params, path, str, type Infer } from '../src/params-spec.js';
 
 const spec = params({
@@ -19,16 +20,7 @@ const spec = params({
 type Params = Infer<typeof spec>;
 
 export function smokeScript(p: Params): string {
-  const url = new URL(p.base_url);
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const curlFlags = [
-    '-sS',
-    '--max-time',
-    '20',
-    '--resolve',
-    `${url.hostname}:${port}:${p.resolve_to ?? '127.0.0.1'}`,
-    ...(p.validate_certs === false ? ['-k'] : []),
-  ];
+  const curlFlags = proxyCurlFlags(p.base_url, p.resolve_to, p.validate_certs);
   return [
     'set -u',
     'd=$(mktemp -d)',

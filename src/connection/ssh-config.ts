@@ -3,6 +3,7 @@
 // The ssh config is looked up by the name ssh itself would be given: ansible_host if set, else the
 // inventory name (as Ansible does). An explicit ansible_host is dialed as-is (a HostName for it is ignored).
 
+import { parseBool } from '../bools.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,10 +45,8 @@ function str(name: string, vars: Vars, ...keys: string[]): string | undefined {
 
 function bool(name: string, key: string, v: unknown): boolean | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'boolean') return v;
-  const s = String(v).toLowerCase();
-  if (['true', 'yes', 'on', '1'].includes(s)) return true;
-  if (['false', 'no', 'off', '0'].includes(s)) return false;
+  const b = parseBool(v);
+  if (b !== undefined) return b;
   throw bad(name, `${key} must be true or false, got ${JSON.stringify(v)}`);
 }
 

@@ -1,6 +1,7 @@
 // Param schemas: ajv compiles each task's schema once; a `secret: true` keyword marks secret params.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parseBool } from '../bools.js';
 import { closest } from '../suggest.js';
 import type { TaskDef } from '../task.js';
 
@@ -91,9 +92,6 @@ function ordered(errors: ErrorObject[], task: TaskDef): ErrorObject[] {
   return [...unknown, ...rest];
 }
 
-const TRUE = ['true', 'yes', 'on', '1'];
-const FALSE = ['false', 'no', 'off', '0'];
-
 /**
  * As Ansible converts module arguments to their declared type: a string where the schema wants a
  * boolean or an integer (`-e proxy_layout_force=true` is the string "true") becomes one, in place.
@@ -102,9 +100,8 @@ const FALSE = ['false', 'no', 'off', '0'];
 export function coerceParams(schema: any, value: any): any {
   if (!schema || value === undefined || value === null) return value;
   if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (schema.type === 'boolean') return TRUE.includes(v) ? true : FALSE.includes(v) ? false : value;
-    if (schema.type === 'integer' && /^[+-]?\d+$/.test(v)) return Number(v);
+    if (schema.type === 'boolean') return parseBool(value) ?? value;
+    if (schema.type === 'integer' && /^[+-]?\d+$/.test(value.trim())) return Number(value.trim());
     return value;
   }
   if (schema.properties && typeof value === 'object' && !Array.isArray(value)) {

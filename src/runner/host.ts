@@ -2,6 +2,7 @@
 // notified handlers. Probes of all pending tasks go out in one batch; after a change the batch is
 // re-read for the tasks that remain, so a plan never works from stale state.
 
+import { parseBool } from '../bools.js';
 import { TaskError, UnreachableError } from '../errors.js';
 import type { Connection, ConnectSpec } from '../connection/types.js';
 import type { Facts } from '../facts/types.js';
@@ -66,7 +67,7 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
     conn = await deps.connect(spec);
     log(1, `connected to ${spec.user}@${spec.address}:${spec.port}${spec.become ? ' (become)' : ''}`);
     // allow_untested_os (-e or inventory, as any var; "true" from -e k=v counts).
-    const allow = work.plays.some((p) => ['true', 'yes', 'on', '1'].includes(String(p.vars.allow_untested_os).toLowerCase()));
+    const allow = work.plays.some((p) => parseBool(p.vars.allow_untested_os) === true);
     const facts = await deps.gatherFacts(conn, { allowUntestedOs: allow });
     if (facts.warnings?.length) report.warnings = facts.warnings.map((w) => secrets.mask(w));
     log(2, `facts: ${facts.os_pretty}, ${facts.pkg_mgr}, nginx user ${facts.nginx_user}, layout ${facts.nginx_layout}, systemd ${facts.systemd}`);
@@ -198,7 +199,7 @@ class HostRunner {
         if (this.opts.check) {
           for (const st of steps ?? []) this.log(2, `${p.entry.name}: would run: ${st}`);
           if (plan.action === 'change') {
-            const group = (p.params as { rollback_group?: string } | undefined)?.rollback_group;
+            const group = rollbackGroup(p);
             for (const d of plan.diffs ?? []) run.state.planned.set(d.path, { content: d.after, group });
             for (const l of plan.links ?? []) run.state.planned.set(l.path, { link: l.target, group });
             for (const d of plan.dirs ?? []) run.state.planned.set(d, { dir: true, group });
@@ -243,7 +244,7 @@ class HostRunner {
    * change anything. Their results say so, and the recap counts them as not changed.
    */
   private rolledBack(group: string, run: PlayRun): void {
-    const names = new Set(run.tasks.filter((q) => (q.params as { rollback_group?: string } | undefined)?.rollback_group === group).map((q) => q.entry.name));
+    const names = new Set(run.tasks.filter((q) => rollbackGroup(q) === group).map((q) => q.entry.name));
     for (const r of this.report.tasks) {
       if (r.play !== run.hp.play.name || r.status !== 'changed' || !names.has(r.task)) continue;
       r.status = 'ok';
@@ -320,6 +321,11 @@ class HostRunner {
       p.fresh = true;
     });
   }
+}
+
+/** The rollback group a file-writing task belongs to (its `rollback_group` param), if any. */
+function rollbackGroup(p: Pending): string | undefined {
+  return (p.params as { rollback_group?: string } | undefined)?.rollback_group;
 }
 
 /**

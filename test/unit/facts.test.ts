@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TaskError } from '../../src/errors.js';
 import { FACTS_MARKER, FACTS_SCRIPT, FactsError, osFamily, parseFacts, parseOsRelease } from '../../src/facts/gather.js';
-import { parseAddresses, parseNginxDirectives } from '../../src/facts/parse.js';
+import { parseNginxDirectives } from '../../src/facts/all/nginx.js';
+import { parseAddresses } from '../../src/facts/all/network.js';
 import type { Facts } from '../../src/facts/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
