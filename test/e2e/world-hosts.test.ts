@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WORLD, runPath } from '../world/config.js';
 import os from 'node:os';
-import { mirrorHostPorts, parseDeb822, parseOneLine } from '../world/apt-sources.js';
+import { mirrorHostPorts, parseDeb822, parseOneLine, rewriteSuite } from '../world/apt-sources.js';
 import { refusal } from '../world/apt-proxy.js';
 import { knownHostsLine } from '../world/keys.js';
 import { withLock } from '../world/lock.js';
@@ -106,6 +106,29 @@ describe('test world: parts that need no world', function () {
       ['http://one.invalid:8080/debian', 'https://tls.invalid/'],
     );
     assert.deepEqual(mirrorHostPorts([...a, ...b]), ['mirror.invalid:80', 'one.invalid:8080', 'security.invalid:80']);
+  });
+
+  it('rewrites the machine sources for bullseye: suites, -updates, -security; no non-free-firmware', function () {
+    const text = [
+      'Types: deb',
+      'URIs: http://mirror.invalid/debian',
+      'Suites: bookworm bookworm-updates',
+      'Components: main contrib non-free non-free-firmware',
+      '',
+      'Types: deb',
+      'URIs: http://security.invalid/debian-security',
+      'Suites: bookworm-security',
+      'Components: main non-free-firmware',
+      '',
+    ].join('\n');
+    const out = parseDeb822(rewriteSuite(text, 'bookworm', 'bullseye'));
+    assert.deepEqual(
+      out.map((s) => s.suites),
+      [['bullseye', 'bullseye-updates'], ['bullseye-security']],
+    );
+    assert.doesNotMatch(rewriteSuite(text, 'bookworm', 'bullseye'), /non-free-firmware|bookworm/);
+    assert.match(rewriteSuite(text, 'bookworm', 'bullseye'), /Components: main contrib non-free\n/);
+    assert.equal(rewriteSuite('deb http://m.invalid/debian bookworm main\n', 'bookworm', 'bullseye'), 'deb http://m.invalid/debian bullseye main\n');
   });
 
   it('apt proxy policy: GET/HEAD to a mirror host only', function () {

@@ -88,3 +88,38 @@ export function sourceFiles(etcApt = '/etc/apt'): string[] {
   if (files.length === 0) throw new Error(`no enabled deb source under ${etcApt}`);
   return files;
 }
+
+/** The machine's Debian codename (os-release VERSION_CODENAME), e.g. `bookworm`. */
+export function machineCodename(osRelease = '/etc/os-release'): string {
+  const m = /^VERSION_CODENAME=["']?([a-z]+)/m.exec(fs.readFileSync(osRelease, 'utf8'));
+  if (!m) throw new Error(`no VERSION_CODENAME in ${osRelease}`);
+  return m[1]!;
+}
+
+/**
+ * The machine's sources rewritten for another suite of the same mirror: `<from>`, `<from>-updates`
+ * and `<from>-security` become `<to>…`; components the older suite does not have are dropped.
+ */
+export function rewriteSuite(text: string, from: string, to: string): string {
+  const out = text.replace(new RegExp(`\\b${from}\\b`, 'g'), to); // also <from>-updates, <from>-security
+  // non-free-firmware was split out of non-free in bookworm; bullseye's Release has no such component.
+  return to === 'bullseye' ? out.replace(/[ \t]+non-free-firmware\b/g, '') : out;
+}
+
+/**
+ * Source files for `suite`: the machine's own when it runs that suite, else rewritten copies kept
+ * under `dir/<suite>/` (written only when their text changes, so cache keys stay put).
+ */
+export function suiteSourceFiles(suite: string, dir: string, etcApt = '/etc/apt', osRelease = '/etc/os-release'): string[] {
+  const files = sourceFiles(etcApt);
+  const from = machineCodename(osRelease);
+  if (suite === from) return files;
+  const outDir = path.join(dir, suite);
+  fs.mkdirSync(outDir, { recursive: true });
+  return files.map((f, i) => {
+    const out = path.join(outDir, `${i}-${path.basename(f)}`);
+    const text = rewriteSuite(fs.readFileSync(f, 'utf8'), from, suite);
+    if (!fs.existsSync(out) || fs.readFileSync(out, 'utf8') !== text) fs.writeFileSync(out, text);
+    return out;
+  });
+}

@@ -1,11 +1,12 @@
 // Test world from the command line (as root):
-//   node dist/test/world/cli.js up [--hosts N] [--layer base|pkgs]   network + N hosts, inventory in runDir
+//   node dist/test/world/cli.js up [--hosts N] [--layer base|pkgs] [--suite bookworm|bullseye]
+//                                                                     network + N hosts, inventory in runDir
 //   node dist/test/world/cli.js down                                  stop all (from recorded state), clean leftovers
 //   node dist/test/world/cli.js status
-//   node dist/test/world/cli.js build | prune                          build the layers / drop stale ones
+//   node dist/test/world/cli.js build [--suite S] | prune              build the layers / drop stale ones
 
 import { WORLD, runPath } from './config.js';
-import { pruneLayers, type LayerName } from './layers.js';
+import { SUITES, pruneLayers, type LayerName, type Suite } from './layers.js';
 import { isAlive } from './proc.js';
 import { loadState, updateState } from './state.js';
 import { buildLayers, down, ensurePrereqs, getWorld, hostsStatus } from './world.js';
@@ -17,19 +18,26 @@ function flag(args: string[], name: string, dflt: string): string {
   return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
 }
 
+function suiteFlag(args: string[]): Suite {
+  const suite = flag(args, '--suite', 'bookworm') as Suite;
+  if (!SUITES.includes(suite)) throw new Error(`--suite must be one of ${SUITES.join(', ')}`);
+  return suite;
+}
+
 async function up(args: string[]): Promise<number> {
   const count = Number(flag(args, '--hosts', '3'));
   const layer = flag(args, '--layer', 'pkgs') as LayerName;
   if (!Number.isInteger(count) || count < 0 || count > WORLD.maxHosts) throw new Error(`--hosts must be 0..${WORLD.maxHosts}`);
   if (layer !== 'base' && layer !== 'pkgs') throw new Error('--layer must be base or pkgs');
+  const suite = suiteFlag(args);
   const t0 = Date.now();
   const world = await getWorld(log);
   const t1 = Date.now();
-  const hosts = count ? await world.startHosts({ count, layer }) : [];
+  const hosts = count ? await world.startHosts({ count, layer, suite }) : [];
   const t2 = Date.now();
   const inv = world.writeInventory(runPath('inventory.yml'), hosts);
   updateState((s) => delete s.owner); // the world outlives this command
-  log(`world up: network in ${((t1 - t0) / 1000).toFixed(1)} s, ${hosts.length} ${layer} host(s) in ${((t2 - t1) / 1000).toFixed(1)} s`);
+  log(`world up: network in ${((t1 - t0) / 1000).toFixed(1)} s, ${hosts.length} ${suite} ${layer} host(s) in ${((t2 - t1) / 1000).toFixed(1)} s`);
   for (const h of hosts) log(`  ${h.name}  ${h.ip}  ${h.systemState}${h.failedUnits.length ? ` (failed: ${h.failedUnits.join(', ')})` : ''}`);
   log(`inventory: ${inv}\nssh: ssh -i ${world.sshKeyPath} -o UserKnownHostsFile=${world.knownHostsPath} root@<ip>`);
   return 0;
@@ -64,7 +72,7 @@ async function main(): Promise<number> {
     case 'build': {
       const reason = await ensurePrereqs();
       if (reason) throw new Error(reason);
-      const t = await buildLayers(log);
+      const t = await buildLayers(log, suiteFlag(args));
       const took = (s: number | null) => (s === null ? 'cached' : `built in ${s.toFixed(1)} s`);
       log(`layers ready: base ${took(t.base)}, pkgs ${took(t.pkgs)}`);
       return 0;
@@ -73,7 +81,7 @@ async function main(): Promise<number> {
       await pruneLayers(log);
       return 0;
     default:
-      console.error('usage: cli.js up [--hosts N] [--layer base|pkgs] | down | status | build | prune');
+      console.error('usage: cli.js up [--hosts N] [--layer base|pkgs] [--suite bookworm|bullseye] | down | status | build [--suite S] | prune');
       return 2;
   }
 }

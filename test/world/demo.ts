@@ -1,5 +1,6 @@
 // `npm run demo`: the main job on the built-in sandbox. Brings up 3 Misskey hosts (v12 and v10
-// behind s3.<domain>, v11 behind <domain>/storage/), a Ceph S3 endpoint and an ACME CA, runs
+// behind s3.<domain>, v11 behind <domain>/storage/; the v10 one on Debian 11, the others on
+// Debian 12), a Ceph S3 endpoint and an ACME CA, runs
 // `site` on them with live progress, then shows what a user cares about: a file uploaded to the
 // bucket served through the proxy, X-Cache MISS then HIT; and a drift check. The sandbox stays up
 // for more runs; `npm run sandbox:down` stops everything.
@@ -12,16 +13,18 @@ import { WORLD } from './config.js';
 import { getSandbox, siteEnv, startSiteHosts } from './sandbox.js';
 import { stopAll } from './world.js';
 import type { MisskeyLine } from './misskey-seed.js';
+import type { Suite } from './layers.js';
 import { makeChalk } from '../../src/ui/colors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SANDBOX_DIR = path.join(ROOT, '.sandbox');
 
-const HOSTS: { name: string; layout: 'subdomain' | 'directory'; misskey: MisskeyLine }[] = [
-  { name: 'h1', layout: 'subdomain', misskey: 'v12' },
-  { name: 'h2', layout: 'subdomain', misskey: 'v10' },
-  { name: 'h3', layout: 'directory', misskey: 'v11' },
+const HOSTS: { name: string; layout: 'subdomain' | 'directory'; misskey: MisskeyLine; suite: Suite }[] = [
+  { name: 'h1', layout: 'subdomain', misskey: 'v12', suite: 'bookworm' },
+  { name: 'h2', layout: 'subdomain', misskey: 'v10', suite: 'bullseye' },
+  { name: 'h3', layout: 'directory', misskey: 'v11', suite: 'bookworm' },
 ];
+const DEBIAN: Record<Suite, string> = { bookworm: 'Debian 12', bullseye: 'Debian 11' };
 
 const c = makeChalk(process.stdout);
 function say(s: string): void {
@@ -41,7 +44,7 @@ async function main(): Promise<number> {
   console.log('   (the first run builds the host images from the Debian mirror: a few minutes)');
   const sb = await getSandbox((m) => console.log(`   ${m}`));
   fs.mkdirSync(SANDBOX_DIR, { recursive: true });
-  const roles = Object.fromEntries(HOSTS.map((h) => [h.name, { layout: h.layout, misskey: h.misskey }]));
+  const roles = Object.fromEntries(HOSTS.map((h) => [h.name, { layout: h.layout, misskey: h.misskey, suite: h.suite }]));
   const { hosts, inventory: inv } = await startSiteHosts(sb, roles, path.join(SANDBOX_DIR, 'inventory.yml'));
   const env = siteEnv();
   const envFile = path.join(SANDBOX_DIR, 'env');
@@ -54,7 +57,7 @@ async function main(): Promise<number> {
   );
   for (const h of HOSTS)
     console.log(
-      `   ${h.name}: Misskey ${h.misskey}, https://${h.layout === 'subdomain' ? 's3.' : ''}${h.name}.test${h.layout === 'directory' ? '/storage' : '/misskey'}/...`,
+      `   ${h.name}: ${DEBIAN[h.suite]}, Misskey ${h.misskey}, https://${h.layout === 'subdomain' ? 's3.' : ''}${h.name}.test${h.layout === 'directory' ? '/storage' : '/misskey'}/...`,
     );
 
   say(`npm run play -- site -i ${path.relative(ROOT, inv)}`);

@@ -9,7 +9,7 @@ import { WORLD, hostDomain, hostIndex, hostIp, hostName, runPath } from './confi
 import { ensureCgroup, isPopulated, procsIn, removeCgroup, worldCgroup } from './cgroup.js';
 import { removeTree } from './fsutil.js';
 import { clientPublicKey, ensureHostKey, writeKnownHosts } from './keys.js';
-import { lowerDirs, type LayerName } from './layers.js';
+import { DEFAULT_SUITE, buildLayers, lowerDirs, type LayerName, type Suite } from './layers.js';
 import { script } from './paths.js';
 import {
   childrenOf,
@@ -40,6 +40,7 @@ export interface HostInfo {
   /** `h<i>.test`, resolvable inside the world. */
   domain: string;
   layer: LayerName;
+  suite: Suite;
   upperDir: string;
   /** PID (root namespace view) of the host's systemd. */
   initPid: number;
@@ -53,6 +54,8 @@ export interface StartHostsOptions {
   count?: number;
   names?: string[];
   layer?: LayerName;
+  /** Debian suite (default bookworm); its layers are built on first use. */
+  suite?: Suite;
   /** Extra per-call hooks (run after the global ones registered with addSeedHook). */
   seedFiles?: SeedFiles | SeedFiles[];
   log?: (m: string) => void;
@@ -60,7 +63,7 @@ export interface StartHostsOptions {
 
 const globalSeeds: SeedFiles[] = [];
 /** Per-host seeds and layer, remembered so a reset gives back the same pristine host. */
-const hostSpecs = new Map<string, { layer: LayerName; seeds: SeedFiles[] }>();
+const hostSpecs = new Map<string, { layer: LayerName; suite: Suite; seeds: SeedFiles[] }>();
 /** Deletions of old upper dirs still running in the background (awaited by stop). */
 const pendingDeletes = new Set<Promise<void>>();
 
@@ -85,7 +88,7 @@ function record(name: string): HostRecord {
   return r;
 }
 
-function newRecord(name: string, layer: LayerName): HostRecord {
+function newRecord(name: string, layer: LayerName, suite: Suite): HostRecord {
   const index = hostIndex(name);
   const id = `${WORLD.netnsPrefix}${name}`;
   return {
@@ -93,6 +96,7 @@ function newRecord(name: string, layer: LayerName): HostRecord {
     index,
     ip: hostIp(index),
     layer,
+    suite,
     dir: hostDir(name),
     netns: id,
     veth: id,
@@ -118,7 +122,7 @@ async function seedIdentity(rec: HostRecord, lowers: string[]): Promise<void> {
 }
 
 async function prepareUpper(rec: HostRecord, seeds: SeedFiles[]): Promise<void> {
-  const lowers = lowerDirs(rec.layer).split(':');
+  const lowers = lowerDirs(rec.layer, rec.suite ?? DEFAULT_SUITE).split(':');
   for (const l of lowers) if (!fs.existsSync(l)) throw new Error(`layer dir ${l} missing: run buildLayers() first`);
   for (const d of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(rec.dir, d), { recursive: true });
   fs.chmodSync(path.join(rec.dir, 'upper'), 0o755); // the upper root's mode becomes the host's "/"
@@ -148,7 +152,7 @@ async function launch(rec: HostRecord): Promise<void> {
     rec.netns,
     rec.cgroup,
     rec.name,
-    lowerDirs(rec.layer),
+    lowerDirs(rec.layer, rec.suite ?? DEFAULT_SUITE),
     path.join(rec.dir, 'upper'),
     path.join(rec.dir, 'work'),
     path.join(rec.dir, 'merged'),
@@ -272,6 +276,7 @@ function info(rec: HostRecord, booted: { state: string; failed: string[] }): Hos
     ip: rec.ip,
     domain: hostDomain(rec.index),
     layer: rec.layer,
+    suite: rec.suite ?? DEFAULT_SUITE,
     upperDir: path.join(rec.dir, 'upper'),
     initPid: rec.init!.pid,
     systemState: booted.state,
@@ -333,14 +338,16 @@ function namesOf(opts: StartHostsOptions): string[] {
 export async function startHosts(opts: StartHostsOptions): Promise<HostInfo[]> {
   const log = opts.log ?? (() => {});
   const layer = opts.layer ?? 'pkgs';
+  const suite = opts.suite ?? DEFAULT_SUITE;
+  if (suite !== DEFAULT_SUITE) await buildLayers(log, suite); // the default suite's are built with the world
   const seeds = [...globalSeeds, ...[opts.seedFiles ?? []].flat()];
   const names = namesOf(opts);
   raiseLimits();
   const running = names.filter((n) => loadState().hosts[n]);
   if (running.length) await stopHosts(running);
-  const recs = names.map((n) => newRecord(n, layer));
+  const recs = names.map((n) => newRecord(n, layer, suite));
   updateState((s) => recs.forEach((r) => (s.hosts[r.name] = r)));
-  recs.forEach((r) => hostSpecs.set(r.name, { layer, seeds }));
+  recs.forEach((r) => hostSpecs.set(r.name, { layer, suite, seeds }));
   for (const r of recs) await ensureHostKey(r.dir, r.name);
   writeKnownHosts(Object.values(loadState().hosts));
   const timeoutMs = 60_000 + 3_000 * names.length;
@@ -409,7 +416,7 @@ export async function stopHosts(names?: string[], graceful = true): Promise<stri
  */
 export async function resetHost(name: string): Promise<HostInfo> {
   const rec = record(name);
-  const spec = hostSpecs.get(name) ?? { layer: rec.layer, seeds: [...globalSeeds] };
+  const spec = hostSpecs.get(name) ?? { layer: rec.layer, suite: rec.suite ?? DEFAULT_SUITE, seeds: [...globalSeeds] };
   const problems = [...(await killHost(rec, false)), ...(await teardownHost(rec))];
   if (problems.length) throw new Error(`reset of ${name} failed: ${problems.join('; ')}`);
   const trash = path.join(rec.dir, `.old-${Date.now()}`);
@@ -419,7 +426,7 @@ export async function resetHost(name: string): Promise<HostInfo> {
     .catch(() => {})
     .finally(() => pendingDeletes.delete(del));
   pendingDeletes.add(del);
-  const fresh: HostRecord = { ...newRecord(name, spec.layer) };
+  const fresh: HostRecord = { ...newRecord(name, spec.layer, spec.suite) };
   updateState((s) => (s.hosts[name] = fresh));
   return bootOne(fresh, spec.seeds, 60_000, () => {});
 }

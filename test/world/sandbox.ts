@@ -10,6 +10,7 @@ import { startWorldServices, stopWorldServices, seedHostServices, type WorldServ
 import { ensureDebianPackages } from './packages.js';
 import { PrereqError, addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
 import type { MisskeyLine, MisskeyTokens } from './misskey-seed.js';
+import { DEFAULT_SUITE, type Suite } from './layers.js';
 
 /** Test-only tokens of the stand-in's users (not anyone's secrets). */
 export const TOKENS: MisskeyTokens = { admin: 'AdminTokenWorld1', moderator: 'ModerTokenWorld1', user: 'PlainTokenWorld1' };
@@ -99,6 +100,8 @@ export interface SiteHostVars {
   layout: 'subdomain' | 'directory';
   misskey?: MisskeyLine;
   bucket?: string;
+  /** The host's Debian (default: the startSiteHosts call's). */
+  suite?: Suite;
 }
 
 /** Inventory vars that point one world host's plays at the sandbox's S3 and ACME. */
@@ -121,11 +124,16 @@ export function siteVars(h: HostInfo, s: Sandbox, o: SiteHostVars): Record<strin
  * Start hosts for site runs (one role each: proxy layout, Misskey line; layout B gets the admin's
  * Misskey vhost) and write their inventory. Returns the hosts and the inventory path.
  */
-export async function startSiteHosts(s: Sandbox, roles: Record<string, SiteHostVars>, inventory: string): Promise<{ hosts: HostInfo[]; inventory: string }> {
+export async function startSiteHosts(
+  s: Sandbox,
+  roles: Record<string, SiteHostVars>,
+  inventory: string,
+  suite: Suite = DEFAULT_SUITE,
+): Promise<{ hosts: HostInfo[]; inventory: string }> {
   const hosts: HostInfo[] = [];
   for (const [name, r] of Object.entries(roles)) {
     const seed = seedFor({ misskey: r.misskey, misskeyVhost: r.layout === 'directory' });
-    hosts.push(...(await s.world.startHosts({ names: [name], layer: 'pkgs', seedFiles: seed })));
+    hosts.push(...(await s.world.startHosts({ names: [name], layer: 'pkgs', suite: r.suite ?? suite, seedFiles: seed })));
   }
   s.world.writeInventory(inventory, hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, s, roles[h.name])])));
   return { hosts, inventory };

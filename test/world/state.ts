@@ -5,13 +5,15 @@ import fs from 'node:fs';
 import { runPath } from './config.js';
 import { writeFileAtomic } from './fsutil.js';
 import type { ProcRecord } from './proc.js';
-import type { LayerName } from './layers.js';
+import type { LayerName, Suite } from './layers.js';
 
 export interface HostRecord {
   name: string;
   index: number;
   ip: string;
   layer: LayerName;
+  /** Debian suite of the host's layers (absent in states written before suites: bookworm). */
+  suite?: Suite;
   /** runDir/hosts/<name>: upper, work, merged, logs, host key. */
   dir: string;
   netns: string;

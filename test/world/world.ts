@@ -37,7 +37,7 @@ import { restoreLimits } from './sysctl.js';
 export type { HostInfo, StartHostsOptions } from './hosts.js';
 export type { SeedFiles, SeedHelpers } from './seed.js';
 export { hostExec, hostExecOk, resetHost, startHosts, stopHosts, addSeedHook, hostPssKb } from './hosts.js';
-export { buildLayers, type LayerName } from './layers.js';
+export { buildLayers, type LayerName, type Suite } from './layers.js';
 export { startNetwork, stopNetwork } from './network.js';
 export { writeInventory } from './inventory.js';
 export { clientKeyPath, knownHostsPath } from './keys.js';
