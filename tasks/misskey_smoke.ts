@@ -1,6 +1,7 @@
 // misskey_smoke: the guide's last step, automated. Upload a small real PNG through Misskey's own
-// API (drive/files/create, the admin token on stdin), check that the URL Misskey gives starts with
-// the drive baseUrl and prefix, fetch that URL through the proxy twice (200, MISS then HIT, the
+// API (drive/files/create, the admin token on stdin), check that the URL Misskey gives is an
+// object's under the drive baseUrl and prefix (not a local file's: v11/v12 get one more try after
+// their 10 s settings cache), fetch that URL through the proxy twice (200, MISS then HIT, the
 // same bytes, image/png), then delete the drive file (and with it the object), also when a step
 // failed. It proves Misskey's settings, not only the proxy: a wrong endpoint, key, prefix or
 // baseUrl in Misskey fails here. Check mode: would run.
@@ -9,7 +10,7 @@ import zlib from 'node:zlib';
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { bool, oneOf, params, path, str, type Infer } from '../src/params-spec.js';
-import { defineTask, type FileState } from '../src/task.js';
+import { defineTask, type FileState, type TaskDef } from '../src/task.js';
 import { resolveLine } from './lib/misskey.js';
 import { proxyCurlFlags } from './lib/curl.js';
 import { apiCallCommand, describeApiError, parseApiAnswer } from './lib/misskey-api.js';
@@ -108,6 +109,49 @@ export function judgeFetch(out: string, url: string, png: Buffer): Verdict {
     : { ok: true, message: `${url}: 200 MISS then 200 HIT, image/png, same bytes` };
 }
 
+/** v11/v12 fetchMeta() keeps the meta row 10 s per process (misc/fetch-meta.ts); one second more. */
+const META_CACHE_MS = 11_000;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Where Misskey put an upload, by the URL it gave: an object of the bucket is <baseUrl>/<prefix>/<name>.png
+ * (one segment, the PNG's extension kept). Local files have other shapes, even under /files (layout
+ * C): v12 /files/<uuid>, v11 /files/<key>/<key>.png, v10 /files/<id>/<id>.png?web.
+ */
+export function uploadUrlProblem(url: string, baseUrl: string, prefix: string): string | null {
+  const under = `${baseUrl}/${prefix}/`;
+  if (!url.startsWith(under)) return `Misskey gave the URL ${url}, which is not under ${under}: its baseUrl or prefix is not the proxy's`;
+  if (!new RegExp(`^${escapeRe(under)}[^/?#]+\\.png$`).test(url))
+    return `Misskey gave the URL ${url}: a local file's, not an object's under ${under} (its object storage setting is not in effect)`;
+  return null;
+}
+
+type Ctx = Parameters<NonNullable<TaskDef<Params, { line: string }>['apply']>>[0];
+
+/** One upload, fetched through the proxy and deleted again (never left behind). */
+async function uploadFetchDelete(ctx: Ctx, p: Params, line: string, png: Buffer): Promise<Verdict & { stale?: boolean }> {
+  const up = parseApiAnswer({ kind: 'cmd', ...(await ctx.conn.exec(uploadCommand(p.api_url, png), { stdin: p.token + '\n' })) });
+  if (up.status !== 200) throw new TaskError(`Misskey ${line} upload failed: ${describeApiError('drive/files/create', up)}`);
+  const file = up.body as { id?: string; url?: string };
+  if (!file.id || !file.url) throw new TaskError('drive/files/create answered without a file id or url', up.raw.slice(0, 300));
+  try {
+    const wrong = uploadUrlProblem(file.url, p.base_url, p.prefix);
+    if (wrong) return { ok: false, stale: true, message: wrong };
+    const r = await ctx.conn.exec(fetchCommand(p, file.url));
+    const verdict = judgeFetch(r.stdout, file.url, png);
+    if (!verdict.ok && r.stderr.trim()) verdict.message += `\n${[...new Set(r.stderr.trim().split('\n'))].join('\n')}`;
+    return verdict;
+  } finally {
+    const del = parseApiAnswer({
+      kind: 'cmd',
+      ...(await ctx.conn.exec(apiCallCommand(p.api_url, 'drive/files/delete'), { stdin: JSON.stringify({ i: p.token, fileId: file.id }) })),
+    });
+    if (del.status !== 204 && del.status !== 200)
+      throw new TaskError(`the smoke file ${file.id} could not be deleted: ${describeApiError('drive/files/delete', del)}`);
+  }
+}
+
 export default defineTask<Params, { line: string }>({
   name: 'misskey_smoke',
   doc: 'Upload a PNG through Misskey (drive/files/create), fetch the URL it gives through the proxy (MISS then HIT, same bytes), delete it',
@@ -127,35 +171,19 @@ export default defineTask<Params, { line: string }>({
   },
   apply: async (ctx, p, change) => {
     const png = smokePng();
-    const up = parseApiAnswer({ kind: 'cmd', ...(await ctx.conn.exec(uploadCommand(p.api_url, png), { stdin: p.token + '\n' })) });
-    if (up.status !== 200) throw new TaskError(`Misskey ${change.data.line} upload failed: ${describeApiError('drive/files/create', up)}`);
-    const file = up.body as { id?: string; url?: string };
-    if (!file.id || !file.url) throw new TaskError('drive/files/create answered without a file id or url', up.raw.slice(0, 300));
-    let verdict: Verdict;
-    try {
-      if (!file.url.startsWith(`${p.base_url}/${p.prefix}/`)) {
-        verdict = {
-          ok: false,
-          message: `Misskey gave the URL ${file.url}, which is not under ${p.base_url}/${p.prefix}/: its baseUrl or prefix is not the proxy's`,
-        };
-      } else {
-        const r = await ctx.conn.exec(fetchCommand(p, file.url));
-        verdict = judgeFetch(r.stdout, file.url, png);
-        if (!verdict.ok && r.stderr.trim()) verdict.message += `\n${[...new Set(r.stderr.trim().split('\n'))].join('\n')}`;
+    const line = change.data.line;
+    for (let attempt = 1; ; attempt++) {
+      const r = await uploadFetchDelete(ctx, p, line, png);
+      if (r.ok) return { changed: false, msg: `Misskey ${line} upload ${r.message}` };
+      // v11/v12 read their storage settings through a cache (fetchMeta: 10 s in each process), so an
+      // upload right after the admin API changed them may still go to the old storage: once more,
+      // after that window, before calling it a failure.
+      if (attempt === 1 && r.stale && line !== 'v10') {
+        await new Promise((res) => setTimeout(res, META_CACHE_MS));
+        continue;
       }
-    } finally {
-      // Never leave the file behind: the drive file, and with it the object.
-      const del = parseApiAnswer({
-        kind: 'cmd',
-        ...(await ctx.conn.exec(apiCallCommand(p.api_url, 'drive/files/delete'), { stdin: JSON.stringify({ i: p.token, fileId: file.id }) })),
-      });
-      if (del.status !== 204 && del.status !== 200)
-        throw new TaskError(`the smoke file ${file.id} could not be deleted: ${describeApiError('drive/files/delete', del)}`);
-    }
-    if (!verdict.ok) {
-      const [first, ...rest] = verdict.message.split('\n');
+      const [first, ...rest] = r.message.split('\n');
       throw new TaskError(`Misskey smoke test failed: ${first}`, rest.join('\n') || undefined);
     }
-    return { changed: false, msg: `Misskey ${change.data.line} upload ${verdict.message}` };
   },
 });

@@ -125,3 +125,24 @@ export function hasManagedBlock(text: string, id: string): boolean {
 
 /** The first-line mark of the layout A vhost (templates/nginx/s3-subdomain.conf.j2): how the layout guard knows it. */
 export const LAYOUT_A_MARK = '# Managed by mskplay: caching proxy ';
+
+/** Layout C's managed block id (the Misskey vhost's `location /files/`). */
+export const FILES_BLOCK_ID = 's3-files';
+
+/**
+ * `location` lines for /files (any modifier: prefix, =, ^~, ~ or ~* with a pattern that starts
+ * with /files) outside mskplay's managed blocks: the admin's own, which layout C must not shadow.
+ * Returns 1-based line numbers with the line's text.
+ */
+export function handWrittenFilesLocations(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  let inManaged = false;
+  text.split('\n').forEach((raw, i) => {
+    const l = raw.trim();
+    if (l.startsWith('# BEGIN mskplay ')) inManaged = true;
+    else if (l.startsWith('# END mskplay ')) inManaged = false;
+    else if (!inManaged && /^location\s+(?:(?:=|\^~|~\*?)\s*)?["']?\^?\\?\/files(?:$|[/\s{"'$\\])/.test(l.replace(/#.*$/, '')))
+      out.push({ line: i + 1, text: l });
+  });
+  return out;
+}

@@ -131,7 +131,7 @@ describe('CLI: bad input is refused before any host is touched', function () {
             'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_layout: directory, s3_prefix: files }\n',
           ),
         ],
-        /proxy.yml:\d+:\d+: .*s3_prefix 'files' is one of Misskey's own routes/,
+        /(storage|proxy).yml:\d+:\d+: .*s3_prefix 'files' is one of Misskey's own routes/,
       ],
       [
         [
@@ -154,6 +154,28 @@ describe('CLI: bad input is refused before any host is touched', function () {
           ),
         ],
         /s3_prefix must be one path segment .* got ""/,
+      ],
+      [
+        [
+          'site',
+          '-i',
+          f(
+            'site-inv7.yml',
+            'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_layout: files, s3_prefix: storage }\n',
+          ),
+        ],
+        /s3_prefix must be 'files' in layout C \(proxy_layout: files\).* got "storage"/,
+      ],
+      [
+        [
+          'site',
+          '-i',
+          f(
+            'site-inv8.yml',
+            'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_layout: files, drive_base_url: "https://cdn.ex.social" }\n',
+          ),
+        ],
+        /the drive baseUrl must be the instance URL https:\/\/ex\.social: got https:\/\/cdn\.ex\.social/,
       ],
     ];
     for (const [args, msg] of cases) {

@@ -75,6 +75,26 @@ describe('playbooks rendered per OS (fixtures)', () => {
     assert.equal(deb['Drive settings in .config/default.yml (v10)'].prefix, 'storage');
   });
 
+  it('layout C edits the Misskey vhost (per OS path): /files/ bucket first, Misskey after; baseUrl the instance, prefix files', () => {
+    for (const [os, facts] of [
+      ['Fedora 36', FEDORA36],
+      ['Debian 11', DEBIAN11],
+    ] as const) {
+      const r = render(facts, { proxy_layout: 'files' });
+      const t = r['Files location in the Misskey vhost, bucket first, then Misskey (layout C)'];
+      assert.equal(t.path, os === 'Fedora 36' ? '/etc/nginx/conf.d/misskey.conf' : '/etc/nginx/sites-available/misskey.conf');
+      assert.equal(r['Proxy location in the Misskey vhost (layout B)'], 'skipped');
+      assert.equal(r['Proxy vhost (layout A)'], 'skipped');
+      assert.notEqual(r['Cache zone at http level (layouts B, C)'], 'skipped');
+      const block = t.block as string;
+      assert.match(block, /location \/files\/ \{[\s\S]*error_page 403 404 = @mskplay_misskey_files;[\s\S]*proxy_cache_key \$scheme:\/\/\$host\$request_uri;/);
+      assert.doesNotMatch(block.split('location @mskplay_misskey_files')[0]!, /proxy_cache_valid any/, 'no bucket 403/404 in the cache');
+      assert.match(block, /location @mskplay_misskey_files \{\n    proxy_pass http:\/\/127\.0\.0\.1:3000;[\s\S]*proxy_cache_valid any 1m;/);
+      assert.equal(r['Drive settings in .config/default.yml (v10)'].base_url, 'https://ex.social');
+      assert.equal(r['Drive settings in .config/default.yml (v10)'].prefix, 'files');
+    }
+  });
+
   it('a bucket name with dots on HTTPS goes path-style (s3cmd and the proxy); without dots, or on HTTP, virtual-host', () => {
     const cfg = (extra: Record<string, unknown>) => renderS3cfg(render(DEBIAN11, extra)['s3cmd config (keys, endpoint, HTTPS)']);
     assert.match(cfg({ s3_bucket: 'media.ex.social' }), /^host_bucket = ewr1.vultrobjects.com$/m);

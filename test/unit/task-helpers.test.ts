@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { PlannedWrite } from '../../src/task.js';
 import { certificatePaths, nginxErrors, sandboxScript } from '../../tasks/lib/nginx-check.js';
 import { judgeSmoke } from '../../tasks/s3_smoke.js';
-import { judgeFetch, smokePng, uploadCommand } from '../../tasks/misskey_smoke.js';
+import { judgeFetch, smokePng, uploadCommand, uploadUrlProblem } from '../../tasks/misskey_smoke.js';
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 
@@ -71,5 +71,27 @@ describe('misskey_smoke', () => {
     );
     assert.match(judgeFetch(`GET1 200 MISS image/png 00\nGET2 200 HIT image/png 00\n`, url, png).message, /differ from the bytes uploaded/);
     assert.match(judgeFetch(`GET1 502 MISS none ${sum}\nGET2 502 MISS none ${sum}\n`, url, png).message, /HTTP 502, 502/);
+  });
+});
+
+describe('misskey_smoke: where Misskey put the upload, by its URL', () => {
+  const base = 'https://ex.social';
+  it("takes an object's URL, one segment under baseUrl/prefix with the PNG's extension", () => {
+    assert.equal(uploadUrlProblem('https://ex.social/files/0ff07d91-74b7-4cac-b961-2a1bd8ca7ce4.png', base, 'files'), null);
+    assert.equal(uploadUrlProblem('https://s3.ex.social/misskey/abc.png', 'https://s3.ex.social', 'misskey'), null);
+  });
+  it("tells a local file's URL under /files from an object's (layout C), for each line's shape", () => {
+    for (const local of [
+      'https://ex.social/files/0ff07d91-74b7-4cac-b961-2a1bd8ca7ce4', // v12
+      'https://ex.social/files/c08a6a8f-6701-489a-bacd-ae46aa0b5f42/c08a6a8f-6701-489a-bacd-ae46aa0b5f42.png', // v11
+      'https://ex.social/files/5f0c0c0c0c0c0c0c0c0c0c0c/5f0c0c0c0c0c0c0c0c0c0c0c.png?web', // v10
+    ])
+      assert.match(uploadUrlProblem(local, base, 'files') ?? '', /a local file's, not an object's under https:\/\/ex\.social\/files\//, local);
+  });
+  it('names a URL outside baseUrl/prefix', () => {
+    assert.match(
+      uploadUrlProblem('https://ewr1.vultrobjects.com/b/misskey/x.png', 'https://s3.ex.social', 'misskey') ?? '',
+      /not under https:\/\/s3\.ex\.social\/misskey\//,
+    );
   });
 });

@@ -160,6 +160,7 @@ export async function seedMisskey(upperDir: string, o: SeedMisskeyOptions): Prom
 
   // The stand-in, its config and tokens (secrets: 0600, readable by the service user only).
   await writeUpper(l, MISSKEY_PATHS.standin, fs.readFileSync(path.join(src, 'standin.py')), { mode: 0o755, uid: 0, gid: 0 });
+  await writeUpper(l, path.posix.join(path.posix.dirname(MISSKEY_PATHS.standin), 'local_drive.py'), fs.readFileSync(path.join(src, 'local_drive.py')), ROOT644);
   const config = { line: o.line, repoDir: MISSKEY_PATHS.repo, stateFile: MISSKEY_PATHS.stateFile, tokensFile: MISSKEY_PATHS.tokens, listen: '127.0.0.1' };
   await writeUpper(l, MISSKEY_PATHS.config, JSON.stringify(config, null, 2) + '\n', ROOT644);
   await writeUpper(l, MISSKEY_PATHS.tokens, JSON.stringify(o.tokens) + '\n', mine(0o600));

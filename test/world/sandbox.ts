@@ -1,5 +1,5 @@
 // The whole sandbox the plays run against: world hosts + S3 (radosgw) + ACME (Pebble), each host
-// trusting the world CA, optionally with a Misskey (stand-in) of a given line and, for layout B,
+// trusting the world CA, optionally with a Misskey (stand-in) of a given line and, for layouts B and C,
 // an existing Misskey vhost with TLS. Used by the e2e tests, `npm run demo` and the benchmark.
 
 import fs from 'node:fs';
@@ -97,11 +97,13 @@ export function misskeyVhost(domain: string): string {
 }
 
 export interface SiteHostVars {
-  layout: 'subdomain' | 'directory';
+  layout: 'subdomain' | 'directory' | 'files';
   misskey?: MisskeyLine;
   bucket?: string;
   /** The host's Debian (default: the startSiteHosts call's). */
   suite?: Suite;
+  /** More inventory vars of the host. */
+  vars?: Record<string, unknown>;
 }
 
 /** Inventory vars that point one world host's plays at the sandbox's S3 and ACME. */
@@ -115,13 +117,14 @@ export function siteVars(h: HostInfo, s: Sandbox, o: SiteHostVars): Record<strin
     acme_email: `admin@${h.domain}`,
     // certbot's certificates come from Pebble, whose root the hosts do not trust: the smoke test
     // checks the proxy, the tests check the served certificate against Pebble's root themselves.
-    smoke_validate_certs: o.layout === 'directory',
+    smoke_validate_certs: o.layout !== 'subdomain',
     ...(o.misskey ? { misskey_version: o.misskey } : {}),
+    ...o.vars,
   };
 }
 
 /**
- * Start hosts for site runs (one role each: proxy layout, Misskey line; layout B gets the admin's
+ * Start hosts for site runs (one role each: proxy layout, Misskey line; layouts B and C get the admin's
  * Misskey vhost) and write their inventory. Returns the hosts and the inventory path.
  */
 export async function startSiteHosts(
@@ -132,7 +135,7 @@ export async function startSiteHosts(
 ): Promise<{ hosts: HostInfo[]; inventory: string }> {
   const hosts: HostInfo[] = [];
   for (const [name, r] of Object.entries(roles)) {
-    const seed = seedFor({ misskey: r.misskey, misskeyVhost: r.layout === 'directory' });
+    const seed = seedFor({ misskey: r.misskey, misskeyVhost: r.layout !== 'subdomain' });
     hosts.push(...(await s.world.startHosts({ names: [name], layer: 'pkgs', suite: r.suite ?? suite, seedFiles: seed })));
   }
   s.world.writeInventory(inventory, hosts, {}, Object.fromEntries(hosts.map((h) => [h.name, siteVars(h, s, roles[h.name])])));

@@ -25,6 +25,9 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import local_drive  # noqa: E402 - beside this file
+
 DEFAULT_CONFIG = '/etc/misskey-standin/config.json'
 
 # The 13 object-storage columns of the `meta` table: name -> (kind, DB default).
@@ -445,8 +448,6 @@ class Standin:
         filename, data = up
         name = body.get('name') or filename or 'untitled'
         st = self.storage()
-        if st is None:
-            raise ApiError(500, ERR_INTERNAL, {'reason': 'the stand-in stores uploads only in object storage'})
         mime, _ = sniff_type(data)
         # add-file.ts save(): the extension of the name, else one for a few image types; none at
         # all for a type that is not browser-safe.
@@ -460,6 +461,8 @@ class Standin:
         safe = mime in BROWSER_SAFE or self.line != 'v12'
         if not safe:
             ext = ''
+        if st is None:
+            return self.save_local(name, data, mime if safe else 'application/octet-stream', ext)
         base = st['baseUrl'] or '%s://%s%s/%s' % ('https' if st['useSSL'] else 'http', st['endpoint'],
                                                   ':%d' % st['port'] if st['port'] else '', st['bucket'])
         key = '%s/%s%s' % (st['prefix'], uuid.uuid4(), ext)
@@ -483,6 +486,19 @@ class Standin:
             self.save_files(files)
         return {k: rec[k] for k in ('id', 'createdAt', 'name', 'type', 'md5', 'size', 'url')}
 
+    def save_local(self, name, data, ctype, ext):
+        """No object storage: the bytes go to <repo>/files (local_drive.py), served under /files."""
+        fid, key, url = local_drive.save(self.line, self.repo, self.url, data, ext)
+        rec = {'id': fid, 'createdAt': datetime.datetime.now(datetime.timezone.utc).isoformat(), 'name': name, 'type': ctype,
+               'md5': hashlib.md5(data).hexdigest(), 'size': len(data), 'url': url, 'storedInternal': True, 'localKey': key,
+               # v11/v12 look a local file up by accessKey; v10 by its id.
+               'accessKey': key if self.line != 'v10' else None}
+        with self.lock:
+            files = self.load_files()
+            files[fid] = rec
+            self.save_files(files)
+        return {k: rec[k] for k in ('id', 'createdAt', 'name', 'type', 'md5', 'size', 'url')}
+
     def ep_files_delete(self, body, role):
         if role is None:
             raise ApiError(401, ERR_CREDENTIAL)
@@ -491,9 +507,12 @@ class Standin:
             rec = files.get(body.get('fileId'))
             if rec is None:
                 raise ApiError(400, ERR_NO_FILE)
-            # delete-file.ts: the object goes with the drive file (with the storage settings of now).
+            # delete-file.ts: the object (or the local file) goes with the drive file (with the
+            # storage settings of now).
             st = self.storage()
-            if st is not None:
+            if rec.get('storedInternal'):
+                local_drive.delete(self.repo, rec['localKey'])
+            elif st is not None:
                 self.s3_client(st).delete_object(Bucket=st['bucket'], Key=rec['accessKey'])
             del files[rec['id']]
             self.save_files(files)
@@ -538,6 +557,15 @@ def make_handler(app):
         def do_GET(self):
             if self.path == '/api/stand-in/config':
                 return self.send(200, app.standin_config())
+            if self.path.startswith('/files/'):
+                status, headers, data = local_drive.serve(app.line, app.repo, app.load_files(), self.path)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if status != 204:
+                    self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data) if status != 204 else None
             if self.path == '/':
                 data = '<!DOCTYPE html><title>Misskey</title><p>Misskey stand-in (contract fixture)</p>\n'
                 self.send_response(200)
