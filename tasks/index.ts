@@ -10,6 +10,7 @@ import systemdDropin from './systemd_dropin.js';
 import template from './template.js';
 import certbot from './certbot.js';
 import misskeyConfig from './misskey_config.js';
+import misskeyFilesCopy from './misskey_files_copy.js';
 import misskeyMeta from './misskey_meta.js';
 import misskeyRestart from './misskey_restart.js';
 import misskeySmoke from './misskey_smoke.js';
@@ -35,6 +36,7 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     template,
     certbot,
     misskeyConfig,
+    misskeyFilesCopy,
     misskeyMeta,
     misskeyRestart,
     misskeySmoke,

@@ -195,6 +195,45 @@ describe('layout C: object storage under /files, files from before still served'
     }
   });
 
+  it('files-copy: v12 local files copied into the bucket under files/<key> (verified), then served from there with Misskey stopped; v11, v10 refused with the reason', async () => {
+    const copy = (args: string[]) => play(['files-copy', '-i', inv, ...args], { env, timeoutMs: 300_000 });
+    const check = await copy(['--limit', 'h26', '--check']);
+    assert.equal(check.code, 3, check.all);
+    assert.match(check.stdout, /copy 2 local file\(s\) \(4500 bytes\) into s3:\/\/mss-h26-drive\/files\/, verified/);
+    const r = await copy(['--limit', 'h26']);
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, /changed: \[h26\] .* copied 2 local file\(s\) into s3:\/\/mss-h26-drive\/files\/, MD5 and type verified/);
+    for (const f of old.h26!) {
+      const key = new URL(f.url).pathname.slice(1);
+      const head = await sh('h26', `curl -sS -D - -o /dev/null https://mss-h26-drive.${WORLD.s3.endpoint}/${key} | tr -d '\\r'`);
+      assert.match(head, /^HTTP\/\S+ 200/m);
+      assert.match(head, new RegExp(`^content-type: ${f.type.replace('/', '\\/')}$`, 'im'));
+      assert.match(head, /^content-disposition: inline; filename="old\.(png|bin)"$/im);
+      assert.match(head, /^cache-control: max-age=31536000, immutable$/im);
+    }
+    assert.equal((await sh('h26', 'ls /home/misskey/misskey/files | wc -l')).trim(), '2', 'the local files stay');
+    await sh('h26', 'systemctl stop misskey; rm -rf /var/cache/nginx/proxy_cache_images/*');
+    try {
+      for (const f of old.h26!) {
+        const got = await fetch('h26', f.url, f.file);
+        assert.deepEqual([got.status, got.cache, got.same, got.type], [200, 'MISS', true, f.type], got.raw);
+      }
+    } finally {
+      await sh('h26', 'systemctl start misskey');
+    }
+    const again = await copy(['--limit', 'h26']);
+    assert.equal(again.code, 0, again.all);
+    assert.equal(recap(again.stdout, 'h26').changed, 0, again.stdout);
+    for (const [h, why] of [
+      ['h25', /cannot copy Misskey v11's local files into the bucket: v11's local URLs are \/files\/<key>\/<key><ext>/],
+      ['h24', /cannot copy Misskey v10's local files into the bucket: v10's URLs are keyed by each drive file's ObjectID/],
+    ] as const) {
+      const no = await copy(['--limit', h]);
+      assert.equal(no.code, 2, no.all);
+      assert.match(no.all, why);
+    }
+  });
+
   it('a hand edit of the /files block is drift, and the next run restores it', async () => {
     await sh('h26', `sed -i 's/error_page 403 404 = @mskplay_misskey_files;/error_page 404 = @mskplay_misskey_files;/' ${VHOST}`);
     const c = await site(['--check', '--diff', '--limit', 'h26']);
