@@ -1,6 +1,6 @@
-// `npm run demo`: the main job on the built-in sandbox. Brings up 3 Misskey hosts (v12 and v10
-// behind s3.<domain>, v11 behind <domain>/storage/; the v10 one on Debian 11, the others on
-// Debian 12), a Ceph S3 endpoint and an ACME CA, runs
+// `npm run demo`: the main job on the built-in sandbox. Brings up 4 Misskey hosts (v12 and v10
+// behind s3.<domain>, v11 behind <domain>/storage/, v12 behind <domain>/files/ (layout C); the v10
+// one on Debian 11, the others on Debian 12), a Ceph S3 endpoint and an ACME CA, runs
 // `site` on them with live progress, then shows what a user cares about: a file uploaded to the
 // bucket served through the proxy, X-Cache MISS then HIT; and a drift check. The sandbox stays up
 // for more runs; `npm run sandbox:down` stops everything.
@@ -19,11 +19,18 @@ import { makeChalk } from '../../src/ui/colors.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SANDBOX_DIR = path.join(ROOT, '.sandbox');
 
-const HOSTS: { name: string; layout: 'subdomain' | 'directory'; misskey: MisskeyLine; suite: Suite }[] = [
+const HOSTS: { name: string; layout: 'subdomain' | 'directory' | 'files'; misskey: MisskeyLine; suite: Suite }[] = [
   { name: 'h1', layout: 'subdomain', misskey: 'v12', suite: 'bookworm' },
   { name: 'h2', layout: 'subdomain', misskey: 'v10', suite: 'bullseye' },
   { name: 'h3', layout: 'directory', misskey: 'v11', suite: 'bookworm' },
+  { name: 'h4', layout: 'files', misskey: 'v12', suite: 'bookworm' },
 ];
+/** Where each layout puts a drive URL. */
+const URL_OF: Record<'subdomain' | 'directory' | 'files', (host: string) => string> = {
+  subdomain: (h) => `https://s3.${h}.test/misskey/...`,
+  directory: (h) => `https://${h}.test/storage/...`,
+  files: (h) => `https://${h}.test/files/... (layout C: the bucket, else Misskey's own files)`,
+};
 const DEBIAN: Record<Suite, string> = { bookworm: 'Debian 12', bullseye: 'Debian 11' };
 
 const c = makeChalk(process.stdout);
@@ -55,10 +62,7 @@ async function main(): Promise<number> {
       .join('\n') + '\n',
     { mode: 0o600 },
   );
-  for (const h of HOSTS)
-    console.log(
-      `   ${h.name}: ${DEBIAN[h.suite]}, Misskey ${h.misskey}, https://${h.layout === 'subdomain' ? 's3.' : ''}${h.name}.test${h.layout === 'directory' ? '/storage' : '/misskey'}/...`,
-    );
+  for (const h of HOSTS) console.log(`   ${h.name}: ${DEBIAN[h.suite]}, Misskey ${h.misskey}, ${URL_OF[h.layout](h.name)}`);
 
   say(`npm run play -- site -i ${path.relative(ROOT, inv)}`);
   const code = await cli(['site', '-i', inv], env);
