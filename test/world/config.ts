@@ -33,6 +33,18 @@ export const WORLD = {
     secretKey: 'mss-world-test-secret-key-0000000000000001',
   },
 
+  /**
+   * A second S3 provider (a move's target): its own name, address, certificate and user with its
+   * own keys, served by a second radosgw of the same Ceph cluster (see s3.ts).
+   */
+  s3b: {
+    endpoint: 's3b.world.test',
+    /** A second address of the gateway, on the bridge: radosgw B has its own port 443. */
+    ip: '10.231.0.2',
+    accessKey: 'MSSWORLDTESTACCESSB2',
+    secretKey: 'mss-world-test-secret-key-b000000000000002',
+  },
+
   acme: {
     name: 'acme.world.test',
     port: 14000,

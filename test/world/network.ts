@@ -30,6 +30,9 @@ export function dnsmasqConfig(maxHosts = WORLD.maxHosts): string {
     // zone answers; nginx's resolver treats an NXDOMAIN for AAAA as "host not found".
     `address=/world.${WORLD.tld}/${WORLD.gatewayIp}`,
     `local=/world.${WORLD.tld}/`,
+    // The second S3 provider has an address of its own (the most specific name wins).
+    `address=/${WORLD.s3b.endpoint}/${WORLD.s3b.ip}`,
+    `local=/${WORLD.s3b.endpoint}/`,
   ];
   for (let i = 1; i <= maxHosts; i++) lines.push(`address=/${hostDomain(i)}/${hostIp(i)}`, `local=/${hostDomain(i)}/`);
   return lines.join('\n') + '\n';
@@ -55,6 +58,7 @@ async function startBridge(): Promise<void> {
   // IPv4 only on the world's links: no link-local IPv6 chatter, no address outside the scheme.
   fs.writeFileSync(`/proc/sys/net/ipv6/conf/${WORLD.bridge}/disable_ipv6`, '1');
   await run('ip', ['addr', 'replace', `${WORLD.gatewayIp}/${WORLD.prefixLen}`, 'dev', WORLD.bridge]);
+  await run('ip', ['addr', 'replace', `${WORLD.s3b.ip}/${WORLD.prefixLen}`, 'dev', WORLD.bridge]);
   await runOk('ip', ['link', 'set', WORLD.bridge, 'up']);
 }
 

@@ -21,6 +21,17 @@ export interface S3Options {
   monPort?: number;
   /** Cap of the in-RAM object store. */
   memstoreBytes?: number;
+  /** Address for the second provider's radosgw (WORLD.s3b); none: no second provider. */
+  secondBindIp?: string;
+}
+
+/** The second provider: another radosgw of the cluster, its own name, certificate and user. */
+export interface S3Second {
+  endpoint: string;
+  bindIp: string;
+  baseUrl: string;
+  accessKey: string;
+  secretKey: string;
 }
 
 export interface S3Service {
@@ -35,10 +46,13 @@ export interface S3Service {
   /** `https://s3.world.test` (with `:port` when not 443). */
   baseUrl: string;
   startupMs: number;
+  second?: S3Second;
 }
 
 export const S3_USER = 'world';
+export const S3B_USER = 'worldb';
 const RGW_NAME = 'client.rgw.a';
+const RGWB_NAME = 'client.rgw.b';
 
 export function defaultS3Dir(): string {
   return runPath('s3');
@@ -89,9 +103,22 @@ export function s3cmdConfig(o: { caFile?: string; httpsPort?: number } = {}): st
 function cephConf(
   d: string,
   fsid: string,
-  o: Required<Pick<S3Options, 'bindIp' | 'httpsPort' | 'monPort' | 'memstoreBytes'>>,
+  o: Required<Pick<S3Options, 'bindIp' | 'httpsPort' | 'monPort' | 'memstoreBytes'>> & { secondBindIp?: string },
   cert: { certFile: string; keyFile: string },
+  certB?: { certFile: string; keyFile: string },
 ): string {
+  // Provider B: a second gateway of the same cluster. Its own users' buckets are theirs (other keys
+  // cannot write them), its name and certificate are its own; the objects live in the same pools,
+  // which a move test does not see. A second cluster would double the start-up (~15 s) and memory.
+  const second =
+    o.secondBindIp && certB
+      ? `
+[${RGWB_NAME}]
+rgw frontends = beast ssl_endpoint=${o.secondBindIp}:${o.httpsPort} ssl_certificate=${certB.certFile} ssl_private_key=${certB.keyFile}
+rgw dns name = ${WORLD.s3b.endpoint}
+rgw data = ${d}/rgwb
+`
+      : '';
   return `# written by test/world/s3.ts: single-node test cluster, everything on loopback but rgw
 [global]
 fsid = ${fsid}
@@ -136,7 +163,7 @@ osd op num threads per shard = 2
 rgw frontends = beast ssl_endpoint=${o.bindIp}:${o.httpsPort} ssl_certificate=${cert.certFile} ssl_private_key=${cert.keyFile}
 rgw dns name = ${WORLD.s3.endpoint}
 rgw data = ${d}/rgw
-`;
+${second}`;
 }
 
 /** Starts mon, OSD and radosgw, creates the test user; ~15 s. Start once per test run. */
@@ -148,10 +175,11 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
     httpsPort: opts.httpsPort ?? WORLD.s3.httpsPort,
     monPort: opts.monPort ?? 6789,
     memstoreBytes: opts.memstoreBytes ?? 1024 ** 3,
+    secondBindIp: opts.secondBindIp,
   };
   const ns = opts.netns;
   await stopS3(dir); // leftovers of a crashed run
-  for (const sub of ['run', 'log', 'crash', 'rgw', 'pids']) await fsp.mkdir(path.join(dir, sub), { recursive: true });
+  for (const sub of ['run', 'log', 'crash', 'rgw', 'rgwb', 'pids']) await fsp.mkdir(path.join(dir, sub), { recursive: true });
 
   const ca = await ensureWorldCa();
   const cert = await issueServerCert({
@@ -160,9 +188,17 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
     dnsNames: [WORLD.s3.endpoint, `*.${WORLD.s3.endpoint}`],
     ips: [o.bindIp, '127.0.0.1', WORLD.gatewayIp],
   });
+  const certB = o.secondBindIp
+    ? await issueServerCert({
+        outDir: path.join(dir, 'tls'),
+        name: 'rgwb',
+        dnsNames: [WORLD.s3b.endpoint, `*.${WORLD.s3b.endpoint}`],
+        ips: [o.secondBindIp],
+      })
+    : undefined;
   const conf = path.join(dir, 'ceph.conf');
   const fsid = crypto.randomUUID();
-  await fsp.writeFile(conf, cephConf(dir, fsid, o, cert));
+  await fsp.writeFile(conf, cephConf(dir, fsid, o, cert, certB));
   const C = ['-c', conf];
   // Some answers carry cephx keys (auth get-or-create): never quoted in errors.
   const ceph = (args: string[], input?: string) =>
@@ -237,7 +273,27 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
       diag: () => tailFile(path.join(dir, 'log', `${RGW_NAME}.log`)),
     });
 
-    await createTestUser(dir, ns);
+    await createTestUser(dir, ns, S3_USER, WORLD.s3.accessKey, WORLD.s3.secretKey);
+    if (o.secondBindIp) {
+      // Started after A created the pools: B only joins them.
+      const rgwbKey = (await ceph(['auth', 'get-or-create', RGWB_NAME, 'mon', 'allow rw', 'osd', 'allow rwx'])).stdout;
+      await fsp.appendFile(keyring, rgwbKey);
+      await spawnDaemon({ name: 'rgwb', argv: ['radosgw', ...C, '-n', RGWB_NAME, '-f'], dir, netns: ns });
+      svc.second = {
+        endpoint: WORLD.s3b.endpoint,
+        bindIp: o.secondBindIp,
+        baseUrl: `https://${WORLD.s3b.endpoint}${o.httpsPort === 443 ? '' : `:${o.httpsPort}`}`,
+        accessKey: WORLD.s3b.accessKey,
+        secretKey: WORLD.s3b.secretKey,
+      };
+      const b = { ...svc, endpoint: WORLD.s3b.endpoint, bindIp: o.secondBindIp };
+      await waitUntil('radosgw B answering HTTPS', async () => (await s3Status(b, '/')) === 200, {
+        timeoutMs: 60_000,
+        intervalMs: 300,
+        diag: () => tailFile(path.join(dir, 'log', `${RGWB_NAME}.log`)),
+      });
+      await createTestUser(dir, ns, S3B_USER, WORLD.s3b.accessKey, WORLD.s3b.secretKey);
+    }
     svc.startupMs = Date.now() - t0;
     return svc;
   } catch (e) {
@@ -246,18 +302,18 @@ export async function startS3(opts: S3Options): Promise<S3Service> {
   }
 }
 
-/** The user with the fixed keys. Keys go in through `metadata put` on stdin, never in argv. */
-async function createTestUser(dir: string, ns?: string): Promise<void> {
+/** A user with fixed keys. Keys go in through `metadata put` on stdin, never in argv. */
+async function createTestUser(dir: string, ns: string | undefined, uid: string, accessKey: string, secretKey: string): Promise<void> {
   const admin = (args: string[], input?: string) =>
     run(['radosgw-admin', '-c', path.join(dir, 'ceph.conf'), ...args], { netns: ns, input, timeoutMs: 60_000, secretOutput: true });
-  await admin(['user', 'create', `--uid=${S3_USER}`, '--display-name=World test user']);
-  const meta = JSON.parse((await admin(['metadata', 'get', `user:${S3_USER}`])).stdout) as {
+  await admin(['user', 'create', `--uid=${uid}`, `--display-name=World test user ${uid}`]);
+  const meta = JSON.parse((await admin(['metadata', 'get', `user:${uid}`])).stdout) as {
     data: { keys: { user: string; access_key: string; secret_key: string }[] };
   };
-  meta.data.keys = [{ user: S3_USER, access_key: WORLD.s3.accessKey, secret_key: WORLD.s3.secretKey }];
-  await admin(['metadata', 'put', `user:${S3_USER}`], JSON.stringify(meta));
-  const info = (await admin(['user', 'info', `--access-key=${WORLD.s3.accessKey}`])).stdout;
-  if (!info.includes(`"user_id": "${S3_USER}"`)) throw new Error('radosgw user with the test access key not found');
+  meta.data.keys = [{ user: uid, access_key: accessKey, secret_key: secretKey }];
+  await admin(['metadata', 'put', `user:${uid}`], JSON.stringify(meta));
+  const info = (await admin(['user', 'info', `--access-key=${accessKey}`])).stdout;
+  if (!info.includes(`"user_id": "${uid}"`)) throw new Error(`radosgw user ${uid} with its test access key not found`);
 }
 
 /** HTTP status of an anonymous HTTPS request to the endpoint (curl, inside the service's netns). */
@@ -285,6 +341,6 @@ export async function s3Status(svc: S3Service, urlPath: string, host = svc.endpo
 
 /** Stops radosgw, the OSD and the mon by their recorded PIDs; removes dir unless keep. */
 export async function stopS3(dir = defaultS3Dir(), o: { keep?: boolean } = {}): Promise<void> {
-  for (const name of ['rgw', 'osd', 'mon']) await stopDaemon(path.join(dir, 'pids', `${name}.pid`));
+  for (const name of ['rgwb', 'rgw', 'osd', 'mon']) await stopDaemon(path.join(dir, 'pids', `${name}.pid`));
   if (!o.keep) await fsp.rm(dir, { recursive: true, force: true });
 }

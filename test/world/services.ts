@@ -16,7 +16,7 @@ export interface WorldServices {
 export async function startWorldServices(o: { bindIp?: string; dnsServer?: string } = {}): Promise<WorldServices> {
   const bindIp = o.bindIp ?? WORLD.gatewayIp;
   const dnsServer = o.dnsServer ?? `${WORLD.gatewayIp}:${WORLD.dnsPort}`;
-  const [s3, pebble] = await Promise.allSettled([startS3({ bindIp }), startPebble({ bindIp, dnsServer })]);
+  const [s3, pebble] = await Promise.allSettled([startS3({ bindIp, secondBindIp: o.bindIp ? undefined : WORLD.s3b.ip }), startPebble({ bindIp, dnsServer })]);
   if (s3.status === 'fulfilled' && pebble.status === 'fulfilled') return { s3: s3.value, pebble: pebble.value };
   await stopWorldServices();
   throw s3.status === 'rejected' ? s3.reason : (pebble as PromiseRejectedResult).reason;
