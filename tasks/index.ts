@@ -18,7 +18,9 @@ import nginxBlock from './nginx_block.js';
 import proxyLayout from './proxy_layout.js';
 import s3Bucket from './s3_bucket.js';
 import s3Policy from './s3_policy.js';
+import s3Copy from './s3_copy.js';
 import s3Smoke from './s3_smoke.js';
+import s3Verify from './s3_verify.js';
 import s3cmdConfig from './s3cmd_config.js';
 import selinuxBoolean from './selinux_boolean.js';
 import selinuxLabel from './selinux_label.js';
@@ -44,7 +46,9 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     proxyLayout,
     s3Bucket,
     s3Policy,
+    s3Copy,
     s3Smoke,
+    s3Verify,
     s3cmdConfig,
     selinuxBoolean,
     selinuxLabel,

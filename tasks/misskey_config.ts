@@ -41,7 +41,14 @@ export default defineTask<Infer<typeof spec>, ContentFileData>({
     if (sameDrive(parsed.drive, wantYaml)) return { action: 'ok' };
     const cur = parsed.drive;
     if (cur?.storage === 'minio' && !p.force_base_url) {
-      const conflict = baseUrlConflict({ baseUrl: cur.baseUrl, bucket: cur.bucket, endpoint: cur.config?.endPoint as string | undefined, enabled: true }, want);
+      const conflict = baseUrlConflict(
+        { baseUrl: cur.baseUrl, bucket: cur.bucket, endpoint: cur.config?.endPoint as string | undefined, enabled: true },
+        want,
+        {
+          bucket: p.move_from_bucket,
+          endpoint: p.move_from_endpoint,
+        },
+      );
       if (conflict) throw new TaskError(`${configPath(p)}: ${conflict}`, FORCE_HINT);
     }
     const text = withDrive(file.content ?? '', parsed, wantYaml);

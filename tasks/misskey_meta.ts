@@ -85,6 +85,7 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
           enabled: cur.useObjectStorage === true,
         },
         desiredDrive(p),
+        { bucket: p.move_from_bucket, endpoint: p.move_from_endpoint },
       );
       if (conflict) throw new TaskError(`Misskey ${line} at ${p.api_url}: ${conflict}`, FORCE_HINT);
     }

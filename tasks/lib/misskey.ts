@@ -69,6 +69,8 @@ export const driveShape = {
   access_key: str({ minLength: 1 }).secret(),
   secret_key: str({ minLength: 1 }).secret(),
   force_base_url: bool().optional().doc('allow replacing a different existing baseUrl or storage target'),
+  move_from_bucket: str().optional().doc('a move in progress: the old bucket, which the drive may be switched away from (same baseUrl only)'),
+  move_from_endpoint: str().optional().doc("a move in progress: the old bucket's endpoint"),
 };
 
 export type DriveParams = InferShape<typeof driveShape>;
@@ -105,10 +107,13 @@ export function desiredDrive(p: DriveParams): DriveSettings {
 export function baseUrlConflict(
   current: { baseUrl?: string | null; bucket?: string | null; endpoint?: string | null; enabled: boolean },
   want: DriveSettings,
+  moveFrom?: { bucket?: string; endpoint?: string },
 ): string | null {
   if (current.baseUrl && current.baseUrl !== want.baseUrl) {
     return `the drive baseUrl is already ${current.baseUrl}; changing it to ${want.baseUrl} breaks the URLs of files uploaded so far, which other servers have federated`;
   }
+  // A move: exactly from the old target (as the proxy falls back to it) to the new, baseUrl kept.
+  if (moveFrom?.bucket && current.bucket === moveFrom.bucket && (current.endpoint ?? '') === (moveFrom.endpoint ?? '')) return null;
   if (current.enabled && ((current.bucket && current.bucket !== want.bucket) || (current.endpoint && current.endpoint !== want.endpoint))) {
     return `object storage already points at bucket ${current.bucket ?? '?'} on ${current.endpoint ?? '?'}; moving it to ${want.bucket} on ${want.endpoint} strands the files stored there`;
   }

@@ -40,7 +40,12 @@ const layoutA = {
   proxy_cache_inactive: '7d',
   proxy_cache_valid: '7d',
   proxy_cache_valid_errors: '1m',
+  proxy_layout: 'subdomain',
+  move_active: false,
+  misskey_upstream: 'http://127.0.0.1:3000',
 };
+/** A move in progress: the old bucket answers what the new one lacks. */
+const moving = { move_active: true, move_from_endpoint: 'sgp1.vultrobjects.com', move_from_bucket: 'mk-old', move_from_path_style: false };
 
 // Small templates, one rule each (file name -> source).
 const SYNTHETIC: Record<string, string> = {
@@ -74,6 +79,10 @@ const CASES: Case[] = [
   { name: 'location-dynamic', src: 'nginx/s3-location.conf.j2', vars: layoutA },
   { name: 'location-static', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false } },
   { name: 'cache-zone', src: 'nginx/s3-cache-zone.conf.j2', vars: layoutA },
+  { name: 'subdomain-move', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...moving } },
+  { name: 'location-move', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, ...moving, proxy_layout: 'directory' } },
+  { name: 'files', src: 'nginx/s3-files-location.conf.j2', vars: { ...layoutA, proxy_layout: 'files', s3_prefix: 'files' } },
+  { name: 'files-move', src: 'nginx/s3-files-location.conf.j2', vars: { ...layoutA, ...moving, proxy_layout: 'files', s3_prefix: 'files' } },
   ...Object.keys(SYNTHETIC)
     .filter((f) => !f.startsWith('_')) // partials, included only
     .flatMap((f): Case[] => [
@@ -140,6 +149,9 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
     assert.equal(fs.readFileSync(path.join(out, 'include.j2-a'), 'utf8'), 'xINCy\nINCend\n');
     assert.match(fs.readFileSync(path.join(out, 'location-dynamic-ipv4-only'), 'utf8'), /resolver 10.0.0.2 \[fd00::53\] valid=300s ipv6=off;/);
     assert.match(fs.readFileSync(path.join(out, 'subdomain-dynamic-https'), 'utf8'), /resolver 10.0.0.2 \[fd00::53\] valid=300s;/);
+    // A move: the old bucket in a named location after the new one, layout C chaining on to Misskey.
+    assert.match(fs.readFileSync(path.join(out, 'subdomain-move'), 'utf8'), /error_page 403 404 = @mskplay_old_bucket;[\s\S]*location @mskplay_old_bucket \{[\s\S]*set \$mskplay_s3_upstream mk-old\.sgp1\.vultrobjects\.com;/);
+    assert.match(fs.readFileSync(path.join(out, 'files-move'), 'utf8'), /location @mskplay_old_bucket \{\n    recursive_error_pages on;\n    proxy_intercept_errors on;\n    error_page 403 404 = @mskplay_misskey_files;/);
     const pathStyle = fs.readFileSync(path.join(out, 'subdomain-path-style-port'), 'utf8');
     assert.match(
       pathStyle,

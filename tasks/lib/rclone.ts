@@ -1,0 +1,64 @@
+// rclone helpers for moving a drive between two S3 endpoints (two providers or regions at once,
+// which s3cmd cannot: one endpoint per config). Remotes are defined by RCLONE_CONFIG_<NAME>_*
+// variables read from stdin, so keys never reach a command line or a file.
+
+import { bool, obj, str } from '../../src/params-spec.js';
+
+export const s3Target = () =>
+  obj({
+    endpoint: str({ minLength: 1 }).doc('host[:port] of the S3 service, no scheme'),
+    bucket: str({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }).doc('bucket name'),
+    access_key: str({ minLength: 1 }).secret().doc('access key of this endpoint'),
+    secret_key: str({ minLength: 1 }).secret().doc('secret key of this endpoint'),
+    use_https: bool().optional().doc('HTTPS (default true)'),
+    path_style: bool().optional().doc('path-style addressing (default false: <bucket>.<endpoint>)'),
+  });
+export interface S3Target {
+  endpoint: string;
+  bucket: string;
+  access_key: string;
+  secret_key: string;
+  use_https?: boolean;
+  path_style?: boolean;
+}
+
+/** The env lines of remote NAME (stdin of the command, read by RCLONE_ENV). */
+export function remoteEnv(name: 'OLD' | 'NEW', t: S3Target): string {
+  const v = (k: string, x: string) => `RCLONE_CONFIG_${name}_${k}='${x.replace(/'/g, `'\\''`)}'`;
+  return [
+    v('TYPE', 's3'),
+    v('PROVIDER', 'Other'),
+    v('ENDPOINT', `${t.use_https === false ? 'http' : 'https'}://${t.endpoint}`),
+    v('ACCESS_KEY_ID', t.access_key),
+    v('SECRET_ACCESS_KEY', t.secret_key),
+    v('FORCE_PATH_STYLE', t.path_style ? 'true' : 'false'),
+    // The bucket exists (the storage tasks made it): no create or check call per transfer.
+    v('NO_CHECK_BUCKET', 'true'),
+  ].join('\n');
+}
+
+/** The preamble of every rclone command: remotes from stdin, no config file. */
+export const RCLONE_ENV = 'set -a; eval "$(cat)"; set +a; export RCLONE_CONFIG=/dev/null;';
+
+export interface Entry {
+  size: number;
+  md5?: string;
+  type?: string;
+}
+
+/** `rclone lsjson -R --files-only --hash` output -> key (under the listed path) -> entry. */
+export function parseLsjson(out: string): Map<string, Entry> {
+  const m = new Map<string, Entry>();
+  const rows = JSON.parse(out || '[]') as { Path: string; Size: number; MimeType?: string; Hashes?: Record<string, string> }[];
+  for (const r of rows) m.set(r.Path, { size: r.Size, md5: r.Hashes?.md5 || undefined, type: r.MimeType });
+  return m;
+}
+
+/** rclone's version from `rclone version` (first line `rclone v1.60.1-DEV`), or null. */
+export function rcloneVersion(out: string): [number, number] | null {
+  const m = /rclone v(\d+)\.(\d+)/.exec(out);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/** `--metadata` (Content-Type, Content-Disposition, Cache-Control across S3 copies) came in rclone 1.59. */
+export const METADATA_SINCE: [number, number] = [1, 59];

@@ -1,0 +1,187 @@
+// e2e: `move` from provider A (s3.world.test) to provider B (s3b.world.test, other keys), for a
+// v12 and a v10 host on layout A and a v11 host on layout B: files uploaded through Misskey before
+// the move keep answering 200 with the same bytes and type through every phase (a poller on each
+// host counts any other answer), Misskey's new uploads go to B, a second run changes nothing, and
+// after finishing the proxy serves everything from B.
+
+import assert from 'node:assert/strict';
+import { WORLD, runPath } from '../world/config.js';
+import type { HostInfo } from '../world/world.js';
+import { MISSKEY_PATHS } from '../world/misskey-seed.js';
+import { TOKENS, inventoryPath, getSandbox, siteEnv, siteVars, startSiteHosts, type Sandbox, type SiteHostVars } from '../world/sandbox.js';
+import { digest } from './digest.js';
+import { play, recap } from './play.js';
+
+const ROLES: Record<string, SiteHostVars> = {
+  h31: { layout: 'subdomain', misskey: 'v12' },
+  h32: { layout: 'subdomain', misskey: 'v10' },
+  h33: { layout: 'directory', misskey: 'v11' },
+};
+
+describe('move: the drive to another provider, every URL unchanged', function () {
+  this.timeout(600_000);
+  let sb: Sandbox;
+  let hosts: HostInfo[];
+  let moveInv: string;
+  const urls: Record<string, { url: string; file: string; type: string }[]> = {};
+  // During the move: the new target is B (its own keys), the old one A (the keys Misskey has now).
+  const moveEnv = {
+    ...siteEnv(),
+    MSK_S3_ACCESS_KEY: WORLD.s3b.accessKey,
+    MSK_S3_SECRET_KEY: WORLD.s3b.secretKey,
+    MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey,
+    MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey,
+  };
+  const move = (args: string[]) => play(['move', '-i', moveInv, ...args], { env: moveEnv, timeoutMs: 600_000 });
+  const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
+  const base = (h: HostInfo) => (ROLES[h.name]!.layout === 'subdomain' ? `s3.${h.domain}` : h.domain);
+  const upload = async (h: string, file: string, type: string) => {
+    const out = await sh(
+      h,
+      `printf %s '${TOKENS.admin}' | curl -sS -F 'i=<-' -F 'file=@${file};type=${type}' -w '\\n%{http_code}' http://127.0.0.1:3000/api/drive/files/create`,
+    );
+    const cut = out.lastIndexOf('\n');
+    assert.equal(out.slice(cut + 1), '200', out);
+    return { url: (JSON.parse(out.slice(0, cut)) as { url: string }).url, file, type };
+  };
+  const fetchAll = async (h: HostInfo) => {
+    const script = urls[h.name]!.map(
+      (u) =>
+        `c=$(curl -sk --resolve ${base(h)}:443:127.0.0.1 -o /tmp/got -D /tmp/h -w '%{http_code}' '${u.url}'); t=$(tr -d '\\r' < /tmp/h | sed -n 's/^content-type: //ip'); cmp -s /tmp/got ${u.file} && s=SAME || s=DIFF; echo "$c $t $s"`,
+    );
+    return (await sh(h.name, script.join('\n'))).trim().split('\n');
+  };
+
+  before(async function () {
+    this.timeout(1_200_000);
+    sb = await getSandbox();
+    const r = await startSiteHosts(sb, ROLES, inventoryPath('move-before.yml'));
+    hosts = r.hosts;
+    const site = await play(['site', '-i', r.inventory], { env: siteEnv(), timeoutMs: 600_000 });
+    assert.equal(site.code, 0, site.all);
+    for (const h of hosts) {
+      urls[h.name] = [];
+      for (let i = 0; i < 4; i++) {
+        await sh(
+          h.name,
+          `python3 -c 'import sys; sys.stdout.buffer.write(bytes([137,80,78,71,13,10,26,10]) + bytes((i * ${i + 3}) % 251 for i in range(8, ${2000 + i * 700})))' > /tmp/m${i}.png`,
+        );
+        urls[h.name]!.push(await upload(h.name, `/tmp/m${i}.png`, 'image/png'));
+      }
+    }
+    const vars = Object.fromEntries(
+      hosts.map((h) => [
+        h.name,
+        {
+          ...siteVars(h, sb, ROLES[h.name]!),
+          s3_endpoint: WORLD.s3b.endpoint,
+          s3_bucket: `mss-${h.name}-new`,
+          move_from_endpoint: WORLD.s3.endpoint,
+          move_from_bucket: `mss-${h.name}-drive`,
+        },
+      ]),
+    );
+    moveInv = sb.world.writeInventory(inventoryPath('move.yml'), hosts, {}, vars);
+  });
+
+  it('refuses a move onto its own source before touching any host', async () => {
+    const same = sb.world.writeInventory(
+      inventoryPath('move-same.yml'),
+      hosts,
+      {},
+      Object.fromEntries(
+        hosts.map((h) => [h.name, { ...siteVars(h, sb, ROLES[h.name]!), move_from_endpoint: WORLD.s3.endpoint, move_from_bucket: `mss-${h.name}-drive` }]),
+      ),
+    );
+    const r = await play(['move', '-i', same], { env: { ...siteEnv(), MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey, MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey } });
+    assert.equal(r.code, 5, r.all);
+    assert.match(r.stderr, /the move's target is its source \(mss-h31-drive at s3\.world\.test\)/);
+  });
+
+  it('--check before the move lists the phases to come and changes nothing', async () => {
+    const before = await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin'])));
+    const c = await move(['--check']);
+    assert.equal(c.code, 3, c.all);
+    for (const h of hosts) {
+      assert.match(c.stdout, new RegExp(`\\[${h.name}\\] Bucket exists - create bucket mss-${h.name}-new`));
+      // rclone is not there yet on these hosts: the check says so instead of counting.
+      assert.match(
+        c.stdout,
+        new RegExp(
+          `\\[${h.name}\\] Objects copied from the old bucket \\(first pass\\) - copy the objects of mss-${h.name}-drive/\\w+/ to mss-${h.name}-new \\(rclone not installed yet\\)`,
+        ),
+      );
+    }
+    assert.deepEqual(await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin']))), before);
+    for (const v of [WORLD.s3.secretKey, WORLD.s3b.secretKey, TOKENS.admin]) assert.ok(!c.all.includes(v), 'a secret leaked');
+  });
+
+  it('moves all three (copy, fallback, Misskey to B, copy again, verify) with every URL answering 200 throughout; a second run changes nothing', async () => {
+    // A poller per host: every URL through nginx, again and again, for the whole move.
+    for (const h of hosts) {
+      const list = urls[h.name]!.map((u) => u.url).join(' ');
+      await sh(
+        h.name,
+        `rm -f /tmp/poll.bad /tmp/poll.n; systemd-run --unit=mss-poller --quiet sh -c 'while :; do for u in ${list}; do c=$(curl -sk --resolve ${base(h)}:443:127.0.0.1 -o /dev/null -w "%{http_code}" "$u"); [ "$c" = 200 ] || echo "$u $c" >> /tmp/poll.bad; echo >> /tmp/poll.n; done; sleep 0.1; done'`,
+      );
+    }
+    const r = await move([]);
+    assert.equal(r.code, 0, r.all);
+    for (const h of hosts) {
+      assert.equal(recap(r.stdout, h.name).failed, 0, r.stdout);
+      assert.match(r.stdout, new RegExp(`changed: \\[${h.name}\\] Objects copied from the old bucket \\(first pass\\) - copied 4 object\\(s\\)`));
+      assert.match(
+        r.stdout,
+        new RegExp(`ok: \\[${h.name}\\] Every object is in the new bucket \\(size, MD5, Content-Type\\) - all \\d+ object\\(s\\) of mss-${h.name}-drive/`),
+      );
+      // Misskey's smoke upload went to B, under the same baseUrl.
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `ok: \\[${h.name}\\] File uploaded through Misskey, served through the proxy - Misskey v1[012] upload https://${base(h).replace(/\./g, '\\.')}/`,
+        ),
+      );
+    }
+    for (const v of [WORLD.s3.secretKey, WORLD.s3b.secretKey, WORLD.s3.accessKey, WORLD.s3b.accessKey, TOKENS.admin])
+      assert.ok(!r.all.includes(v), 'a secret leaked');
+    const again = await move([]);
+    assert.equal(again.code, 0, again.all);
+    for (const h of hosts) assert.equal(recap(again.stdout, h.name).changed, 0, again.stdout);
+    // Misskey's settings: B's endpoint and bucket, the baseUrl unchanged.
+    const v10 = JSON.parse(await sh('h32', 'curl -s http://127.0.0.1:3000/api/stand-in/config')).drive;
+    assert.deepEqual([v10.config.endPoint, v10.bucket, v10.baseUrl], [WORLD.s3b.endpoint, 'mss-h32-new', 'https://s3.h32.test']);
+    for (const h of ['h31', 'h33']) {
+      const meta = JSON.parse(await sh(h, `cat ${MISSKEY_PATHS.stateFile}`)).meta;
+      assert.deepEqual([meta.objectStorageEndpoint, meta.objectStorageBucket], [WORLD.s3b.endpoint, `mss-${h}-new`]);
+    }
+    for (const h of hosts) {
+      await sh(h.name, 'systemctl stop mss-poller');
+      const bad = await sh(h.name, 'cat /tmp/poll.bad 2>/dev/null || true');
+      const n = Number((await sh(h.name, 'wc -l < /tmp/poll.n')).trim());
+      assert.equal(bad.trim(), '', `${h.name}: answers other than 200 during the move`);
+      assert.ok(n >= urls[h.name]!.length * 3, `${h.name}: the poller ran (${n} fetches)`);
+      for (const line of await fetchAll(h)) assert.match(line, /^200 image\/png SAME$/);
+    }
+  });
+
+  it('finishes: after a verify, the fallback goes, and every URL is served by the new bucket alone', async () => {
+    const c = await move(['--check', '--diff', '-e', 'move_finish=true']);
+    assert.equal(c.code, 3, c.all);
+    assert.match(c.stdout, /^-\s+location @mskplay_old_bucket \{$/m);
+    const r = await move(['-e', 'move_finish=true']);
+    assert.equal(r.code, 0, r.all);
+    for (const h of hosts) {
+      const conf = await sh(h.name, `grep -rl 'mskplay_old_bucket' /etc/nginx/ || true`);
+      assert.equal(conf.trim(), '', `${h.name}: no fallback left`);
+      // The old bucket no longer answers anonymous reads (the admin's step, not the tool's): every URL still does.
+      await sh(
+        h.name,
+        `umask 077; printf '[default]\\naccess_key = ${WORLD.s3.accessKey}\\nsecret_key = ${WORLD.s3.secretKey}\\nhost_base = ${WORLD.s3.endpoint}\\nhost_bucket = %%(bucket)s.${WORLD.s3.endpoint}\\n' > /root/old.cfg; s3cmd -c /root/old.cfg delpolicy s3://mss-${h.name}-drive >/dev/null; rm -f /root/old.cfg; rm -rf /var/cache/nginx/proxy_cache_images/*; systemctl reload nginx`,
+      );
+      for (const line of await fetchAll(h)) assert.match(line, /^200 image\/png SAME$/, h.name);
+    }
+    const json = runPath('move-final.json');
+    const final = await move(['--check', '-e', 'move_finish=true', '--json', json]);
+    assert.equal(final.code, 0, final.all);
+  });
+});
