@@ -1,5 +1,5 @@
 // e2e: `move` from provider A (s3.world.test) to provider B (s3b.world.test, other keys), for a
-// v12 and a v10 host on layout A and a v11 host on layout B: files uploaded through Misskey before
+// v12 and a v10 host on layout A, a v11 host on layout B and a v12 host on layout C: files uploaded through Misskey before
 // the move keep answering 200 with the same bytes and type through every phase (a poller on each
 // host counts any other answer), Misskey's new uploads go to B, a second run changes nothing, and
 // after finishing the proxy serves everything from B.
@@ -16,6 +16,7 @@ const ROLES: Record<string, SiteHostVars> = {
   h31: { layout: 'subdomain', misskey: 'v12' },
   h32: { layout: 'subdomain', misskey: 'v10' },
   h33: { layout: 'directory', misskey: 'v11' },
+  h34: { layout: 'files', misskey: 'v12' },
 };
 
 describe('move: the drive to another provider, every URL unchanged', function () {
@@ -116,7 +117,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     for (const v of [WORLD.s3.secretKey, WORLD.s3b.secretKey, TOKENS.admin]) assert.ok(!c.all.includes(v), 'a secret leaked');
   });
 
-  it('moves all three (copy, fallback, Misskey to B, copy again, verify) with every URL answering 200 throughout; a second run changes nothing', async () => {
+  it('moves all four (copy, fallback, Misskey to B, copy again, verify) with every URL answering 200 throughout; a second run changes nothing', async () => {
     // A poller per host: every URL through nginx, again and again, for the whole move.
     for (const h of hosts) {
       const list = urls[h.name]!.map((u) => u.url).join(' ');
@@ -150,7 +151,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     // Misskey's settings: B's endpoint and bucket, the baseUrl unchanged.
     const v10 = JSON.parse(await sh('h32', 'curl -s http://127.0.0.1:3000/api/stand-in/config')).drive;
     assert.deepEqual([v10.config.endPoint, v10.bucket, v10.baseUrl], [WORLD.s3b.endpoint, 'mss-h32-new', 'https://s3.h32.test']);
-    for (const h of ['h31', 'h33']) {
+    for (const h of ['h31', 'h33', 'h34']) {
       const meta = JSON.parse(await sh(h, `cat ${MISSKEY_PATHS.stateFile}`)).meta;
       assert.deepEqual([meta.objectStorageEndpoint, meta.objectStorageBucket], [WORLD.s3b.endpoint, `mss-${h}-new`]);
     }

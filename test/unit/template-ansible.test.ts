@@ -150,8 +150,14 @@ describe('templates vs real Ansible (ansible.builtin.template)', function () {
     assert.match(fs.readFileSync(path.join(out, 'location-dynamic-ipv4-only'), 'utf8'), /resolver 10.0.0.2 \[fd00::53\] valid=300s ipv6=off;/);
     assert.match(fs.readFileSync(path.join(out, 'subdomain-dynamic-https'), 'utf8'), /resolver 10.0.0.2 \[fd00::53\] valid=300s;/);
     // A move: the old bucket in a named location after the new one, layout C chaining on to Misskey.
-    assert.match(fs.readFileSync(path.join(out, 'subdomain-move'), 'utf8'), /error_page 403 404 = @mskplay_old_bucket;[\s\S]*location @mskplay_old_bucket \{[\s\S]*set \$mskplay_s3_upstream mk-old\.sgp1\.vultrobjects\.com;/);
-    assert.match(fs.readFileSync(path.join(out, 'files-move'), 'utf8'), /location @mskplay_old_bucket \{\n    recursive_error_pages on;\n    proxy_intercept_errors on;\n    error_page 403 404 = @mskplay_misskey_files;/);
+    assert.match(
+      fs.readFileSync(path.join(out, 'subdomain-move'), 'utf8'),
+      /error_page 403 404 = @mskplay_old_bucket;[\s\S]*location @mskplay_old_bucket \{[\s\S]*set \$mskplay_s3_upstream mk-old\.sgp1\.vultrobjects\.com;/,
+    );
+    assert.match(
+      fs.readFileSync(path.join(out, 'files-move'), 'utf8'),
+      /location @mskplay_old_bucket \{\n    recursive_error_pages on;\n    proxy_intercept_errors on;\n    error_page 403 404 = @mskplay_misskey_files;/,
+    );
     const pathStyle = fs.readFileSync(path.join(out, 'subdomain-path-style-port'), 'utf8');
     assert.match(
       pathStyle,
