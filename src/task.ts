@@ -139,6 +139,8 @@ export interface ApplyContext extends PlanContext {
   run(step: Step | string): Promise<ExecResult>;
   /** Verbose log line (shown at -vv and above); masked by the UI. */
   log(msg: string): void;
+  /** Progress of a long step, shown live on the host's row (at any verbosity); masked. */
+  progress(msg: string): void;
 }
 
 export interface TaskDef<P = any, D = any> {

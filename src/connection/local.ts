@@ -63,6 +63,7 @@ export class LocalConnection implements Connection {
       killSignal: 'SIGKILL',
       spawn: spawnIgnoringEpipe as typeof spawn,
     })`${argv}`;
+    if (opts.onStdout) run.stdout.on('data', (b: Buffer) => opts.onStdout!(b.toString('utf8')));
     const out = await run;
     const stdout = out.stdout;
     const stderr = out.stderr;

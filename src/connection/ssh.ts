@@ -217,7 +217,10 @@ export class SshConnection implements Connection {
         stdin: opts.stdin === undefined ? undefined : Readable.from([Buffer.from(opts.stdin)]),
         noTrim: true,
         onChannel: (c) => (channel = c),
-        onStdout: (b) => out.push(b),
+        onStdout: (b) => {
+          out.push(b);
+          opts.onStdout?.(b.toString('utf8'));
+        },
         onStderr: (b) => err.push(b),
       });
     } catch (e) {

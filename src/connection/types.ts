@@ -13,6 +13,8 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Kill the command after this many ms (default: none). */
   timeoutMs?: number;
+  /** Called with each chunk of stdout as it arrives (a long copy's progress); the result still has it all. */
+  onStdout?: (chunk: string) => void;
 }
 
 export interface Connection {

@@ -256,7 +256,8 @@ class HostRunner {
 
   private applyContext(ctx: ReturnType<HostRunner['planContext']>, p: Pending): ApplyContext {
     const log = (m: string) => this.log(2, `${p.entry.name}: ${m}`);
-    return { ...ctx, conn: this.conn, log, run: (s) => runStep(this.conn, s, log) };
+    const progress = (m: string) => this.deps.events.progress?.(this.host, this.deps.secrets.mask(`${p.entry.name}: ${m}`));
+    return { ...ctx, conn: this.conn, log, progress, run: (s) => runStep(this.conn, s, log) };
   }
 
   private planContext(run: PlayRun) {

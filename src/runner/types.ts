@@ -51,6 +51,8 @@ export interface RunEvents {
   taskEnd?(result: TaskResult): void;
   /** Verbose line for -v (level 1), -vv (2), -vvv (3); already masked. */
   log?(host: string, level: number, line: string): void;
+  /** A running task's progress (a copy: bytes, rate, ETA), shown on the host's row; already masked. */
+  progress?(host: string, line: string): void;
   hostEnd?(report: HostReport): void;
 }
 

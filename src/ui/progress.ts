@@ -66,6 +66,9 @@ export async function runWithProgress(
           log: (_h, level, line) => {
             if (level <= opts.verbosity) task.output = `[${host}] ${line}`;
           },
+          progress: (_h, line) => {
+            task.output = `[${host}] ${line}`;
+          },
         };
         const report = await run(host, events);
         reports.set(host, report);

@@ -131,6 +131,8 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     for (const h of hosts) {
       assert.equal(recap(r.stdout, h.name).failed, 0, r.stdout);
       assert.match(r.stdout, new RegExp(`changed: \\[${h.name}\\] Objects copied from the old bucket \\(first pass\\) - copied 4 object\\(s\\)`));
+      // The copy's progress, live on the host's row: objects so far, then rclone's bytes, rate and ETA.
+      assert.match(r.stdout, new RegExp(`\\[${h.name}\\] Objects copied from the old bucket \\(first pass\\): \\d/4 object\\(s\\)`));
       assert.match(
         r.stdout,
         new RegExp(`ok: \\[${h.name}\\] Every object is in the new bucket \\(size, MD5, Content-Type\\) - all \\d+ object\\(s\\) of mss-${h.name}-drive/`),
