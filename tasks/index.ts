@@ -19,6 +19,7 @@ import proxyLayout from './proxy_layout.js';
 import s3Bucket from './s3_bucket.js';
 import s3Policy from './s3_policy.js';
 import s3Copy from './s3_copy.js';
+import s3MoveCheck from './s3_move_check.js';
 import s3Smoke from './s3_smoke.js';
 import s3Verify from './s3_verify.js';
 import s3cmdConfig from './s3cmd_config.js';
@@ -47,6 +48,7 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     s3Bucket,
     s3Policy,
     s3Copy,
+    s3MoveCheck,
     s3Smoke,
     s3Verify,
     s3cmdConfig,

@@ -99,6 +99,50 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     assert.match(r.stderr, /the move's target is its source \(mss-h31-drive at s3\.world\.test\)/);
   });
 
+  it('refuses, before anything changes, new keys the new provider rejects and a new bucket holding another object under an old key', async () => {
+    const before = await digest(sb.world, 'h31', ['/etc', '/root', '/home/misskey', '/var/lib/misskey-standin']);
+    const wrong = await play(['move', '-i', moveInv, '--limit', 'h31'], { env: { ...moveEnv, MSK_S3_ACCESS_KEY: 'NOSUCHACCESSKEY00001' }, timeoutMs: 300_000 });
+    assert.equal(wrong.code, 2, wrong.all);
+    assert.match(wrong.all, /the new keys are not accepted by s3b\.world\.test: .*InvalidAccessKeyId/);
+    // The clash: an existing bucket of B with other bytes under the key of a file uploaded before.
+    const key = new URL(urls.h31![0]!.url).pathname.slice(1);
+    const cfgB = `[default]\naccess_key = ${WORLD.s3b.accessKey}\nsecret_key = ${WORLD.s3b.secretKey}\nhost_base = ${WORLD.s3b.endpoint}\nhost_bucket = %(bucket)s.${WORLD.s3b.endpoint}\n`;
+    await sb.world.hostExecOk(
+      'h31',
+      `umask 077; cat > /tmp/b.cfg; echo other > /tmp/o; s3cmd -c /tmp/b.cfg mb s3://mss-h31-clash >/dev/null && s3cmd -c /tmp/b.cfg put /tmp/o s3://mss-h31-clash/${key} >/dev/null; rm -f /tmp/b.cfg /tmp/o`,
+      { input: cfgB },
+    );
+    const clashInv = sb.world.writeInventory(
+      inventoryPath('move-clash.yml'),
+      hosts,
+      {},
+      {
+        h31: {
+          ...siteVars(hosts[0]!, sb, ROLES.h31!),
+          s3_endpoint: WORLD.s3b.endpoint,
+          s3_bucket: 'mss-h31-clash',
+          move_from_endpoint: WORLD.s3.endpoint,
+          move_from_bucket: 'mss-h31-drive',
+        },
+      },
+    );
+    const clash = await play(['move', '-i', clashInv, '--limit', 'h31'], { env: moveEnv, timeoutMs: 300_000 });
+    assert.equal(clash.code, 2, clash.all);
+    assert.match(
+      clash.all,
+      new RegExp(
+        `the new bucket mss-h31-clash already holds 1 object\\(s\\) under misskey/ with an old key but another size \\(e\\.g\\. ${key.replace(/\./g, '\\.')}\\): a move never overwrites them`,
+      ),
+    );
+    assert.equal(await digest(sb.world, 'h31', ['/etc', '/root', '/home/misskey', '/var/lib/misskey-standin']), before, 'nothing changed on the host');
+    const gone = await sb.world.hostExec(
+      'h31',
+      `umask 077; cat > /tmp/b.cfg; s3cmd -c /tmp/b.cfg info s3://mss-h31-new >/dev/null 2>&1; rc=$?; rm -f /tmp/b.cfg; exit $rc`,
+      { input: cfgB },
+    );
+    assert.equal(gone.code, 12, 'the new bucket was not created');
+  });
+
   it('--check before the move lists the phases to come and changes nothing', async () => {
     const before = await Promise.all(hosts.map((h) => digest(sb.world, h.name, ['/etc', '/home/misskey', '/var/lib/misskey-standin'])));
     const c = await move(['--check']);
@@ -179,9 +223,9 @@ describe('move: the drive to another provider, every URL unchanged', function ()
       // The old bucket no longer answers anonymous reads (the admin's step, not the tool's): every URL still does.
       await sh(
         h.name,
-        `umask 077; printf '[default]\\naccess_key = ${WORLD.s3.accessKey}\\nsecret_key = ${WORLD.s3.secretKey}\\nhost_base = ${WORLD.s3.endpoint}\\nhost_bucket = %%(bucket)s.${WORLD.s3.endpoint}\\n' > /root/old.cfg; s3cmd -c /root/old.cfg delpolicy s3://mss-${h.name}-drive >/dev/null; rm -f /root/old.cfg; rm -rf /var/cache/nginx/proxy_cache_images/*; systemctl reload nginx`,
+        `umask 077; printf '[default]\\naccess_key = ${WORLD.s3.accessKey}\\nsecret_key = ${WORLD.s3.secretKey}\\nhost_base = ${WORLD.s3.endpoint}\\nhost_bucket = %%(bucket)s.${WORLD.s3.endpoint}\\n' > /root/old.cfg; s3cmd -c /root/old.cfg delpolicy s3://mss-${h.name}-drive >/dev/null; rm -f /root/old.cfg; systemctl stop nginx; rm -rf /var/cache/nginx/proxy_cache_images/*; systemctl start nginx`,
       );
-      for (const line of await fetchAll(h)) assert.match(line, /^200 image\/png SAME$/, h.name);
+      for (const line of await fetchAll(h)) assert.match(line, /^200 image\/png SAME$/, `${h.name}: ${line}`);
     }
     const json = runPath('move-final.json');
     const final = await move(['--check', '-e', 'move_finish=true', '--json', json]);

@@ -1,0 +1,122 @@
+// s3_move_check: the move's preflight, read-only, before anything of the move changes. With
+// s3cmd (configs from stdin in a private temp dir, removed at once): the old bucket can be listed
+// with the old keys; the new keys are accepted by the new endpoint; the new bucket, if it exists
+// already, is readable with them and holds no object under an old key with another size. Each
+// failure is refused with the reason and the fix.
+import { TaskError } from '../src/errors.js';
+import { sh } from '../src/connection/quote.js';
+import { params, str, type Infer } from '../src/params-spec.js';
+import { defineTask, type CmdState } from '../src/task.js';
+import { renderS3cfg } from './s3cmd_config.js';
+import { s3Target, type S3Target } from './lib/rclone.js';
+
+const spec = params({
+  from: s3Target().doc('the old bucket (its keys need list and read)'),
+  to: s3Target().doc('the new bucket (its keys need list, read and write)'),
+  prefix: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('the drive prefix'),
+});
+type Params = Infer<typeof spec>;
+
+const MARK = '#MSKPLAY-NEW-CONFIG';
+const cfg = (t: S3Target) =>
+  renderS3cfg({
+    path: '-',
+    owner: 'root',
+    endpoint: t.endpoint,
+    access_key: t.access_key,
+    secret_key: t.secret_key,
+    use_https: t.use_https,
+    path_style: t.path_style,
+  });
+
+export function checkScript(p: Params): string {
+  const s3 = (which: string, args: string) => `s3cmd -c "$d/${which}" --no-progress ${args} 2>&1; echo "== rc $?"`;
+  return [
+    'command -v s3cmd >/dev/null 2>&1 || exit 127',
+    'umask 077; d=$(mktemp -d); trap \'rm -rf "$d"\' EXIT',
+    `awk -v d="$d" '$0 == "${MARK}" { f = d "/new"; next } { print > (f ? f : d "/old") }'`,
+    'echo "== old"',
+    s3('old', sh`ls -r ${`s3://${p.from.bucket}/${p.prefix}/`}`),
+    'echo "== keys"',
+    s3('new', 'ls'),
+    'echo "== new"',
+    s3('new', sh`ls -r ${`s3://${p.to.bucket}/${p.prefix}/`}`),
+  ].join('\n');
+}
+
+/** The sections of the script's output: name -> { rc, text }. */
+export function sections(out: string): Map<string, { rc: number; text: string }> {
+  const m = new Map<string, { rc: number; text: string }>();
+  for (const part of out.split(/^== (?=old$|keys$|new$)/m).slice(1)) {
+    const [name, ...rest] = part.split('\n');
+    const body = rest.join('\n');
+    const rc = /^== rc (\d+)$/m.exec(body);
+    m.set(name!.trim(), { rc: rc ? Number(rc[1]) : -1, text: body.replace(/^== rc \d+$/m, '').trim() });
+  }
+  return m;
+}
+
+/** `s3cmd ls -r` lines: DATE TIME SIZE s3://bucket/prefix/key -> key -> size. */
+export function listing(text: string, bucket: string, prefix: string): Map<string, number> {
+  const m = new Map<string, number>();
+  const pre = `s3://${bucket}/${prefix}/`;
+  for (const l of text.split('\n')) {
+    const x = /^\S+\s+\S+\s+(\d+)\s+(s3:\/\/\S+)$/.exec(l.trim());
+    if (x && x[2]!.startsWith(pre)) m.set(x[2]!.slice(pre.length), Number(x[1]));
+  }
+  return m;
+}
+
+const last = (t: string) => t.split('\n').filter(Boolean).slice(-1)[0] ?? '';
+
+export default defineTask<Params>({
+  name: 's3_move_check',
+  doc: "A move's preflight, read-only: the old bucket can be listed, the new keys work, the new bucket holds nothing that clashes",
+  params: spec,
+  example: "- s3_move_check: { from: { endpoint: ewr1.vultrobjects.com, bucket: old-drive, access_key: '…', secret_key: '…' }, to: { … }, prefix: misskey }",
+  validate: (p) =>
+    p.from.endpoint === p.to.endpoint && p.from.bucket === p.to.bucket
+      ? [{ param: 'to', message: `the move's target is its source (${p.to.bucket} at ${p.to.endpoint}): set the new bucket or endpoint` }]
+      : [],
+  probes: (p) => [{ kind: 'cmd', cmd: checkScript(p), stdin: `${cfg(p.from)}${MARK}\n${cfg(p.to)}` }],
+  plan: (ctx, p, [r]) => {
+    const res = r as CmdState;
+    if (res.code === 127) {
+      if (ctx.check) return { action: 'skip', msg: 's3cmd is not installed yet: the move is checked once it is' };
+      throw new TaskError('s3cmd is not installed', 'the move play installs it first');
+    }
+    const s = sections(res.stdout);
+    const old = s.get('old');
+    if (!old || old.rc !== 0)
+      throw new TaskError(
+        `the old bucket ${p.from.bucket} at ${p.from.endpoint} cannot be listed with the old keys: ${last(old?.text ?? res.stderr)}`,
+        'set MSK_S3_OLD_ACCESS_KEY / MSK_S3_OLD_SECRET_KEY to keys that may list and read it (and check move_from_endpoint, move_from_bucket)',
+      );
+    const keys = s.get('keys');
+    if (!keys || keys.rc !== 0)
+      throw new TaskError(
+        `the new keys are not accepted by ${p.to.endpoint}: ${last(keys?.text ?? '')}`,
+        'set MSK_S3_ACCESS_KEY / MSK_S3_SECRET_KEY to keys of the new provider that may create, list and write buckets',
+      );
+    const src = listing(old.text, p.from.bucket, p.prefix);
+    const bytes = [...src.values()].reduce((a, b) => a + b, 0);
+    const nw = s.get('new');
+    // s3cmd's exit 12 is "not found": the bucket does not exist yet (the storage play makes it).
+    if (nw && nw.rc === 12) return { action: 'ok', msg: `old bucket: ${src.size} object(s), ${bytes} bytes; the new bucket ${p.to.bucket} is made next` };
+    if (!nw || nw.rc !== 0)
+      throw new TaskError(
+        `the new bucket ${p.to.bucket} at ${p.to.endpoint} exists but cannot be listed with the new keys: ${last(nw?.text ?? '')}`,
+        "is it someone else's? pick another s3_bucket, or keys that own it",
+      );
+    const dst = listing(nw.text, p.to.bucket, p.prefix);
+    const clash = [...src].filter(([k, size]) => dst.has(k) && dst.get(k) !== size).map(([k]) => k);
+    if (clash.length)
+      throw new TaskError(
+        `the new bucket ${p.to.bucket} already holds ${clash.length} object(s) under ${p.prefix}/ with an old key but another size (e.g. ${p.prefix}/${clash[0]}): a move never overwrites them`,
+        'point the move at an empty bucket, or compare and remove those objects by hand',
+      );
+    const done = [...src.keys()].filter((k) => dst.has(k)).length;
+    return { action: 'ok', msg: `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left` };
+  },
+  apply: async () => ({ changed: false }),
+});
