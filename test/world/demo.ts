@@ -3,15 +3,16 @@
 // one on Debian 11, the others on Debian 12), a Ceph S3 endpoint and an ACME CA, runs
 // `site` on them with live progress, then shows what a user cares about: a file uploaded to the
 // bucket served through the proxy, X-Cache MISS then HIT; and a drift check. The sandbox stays up
-// for more runs; `npm run sandbox:down` stops everything.
+// for more runs; `npm run sandbox:down` stops everything. `npm run demo -- --move` then moves h1's
+// drive to the sandbox's second S3 provider, every URL unchanged.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORLD } from './config.js';
-import { getSandbox, siteEnv, startSiteHosts } from './sandbox.js';
-import { stopAll } from './world.js';
+import { getSandbox, siteEnv, siteVars, startSiteHosts } from './sandbox.js';
+import { stopAll, type HostInfo } from './world.js';
 import type { MisskeyLine } from './misskey-seed.js';
 import type { Suite } from './layers.js';
 import { makeChalk } from '../../src/ui/colors.js';
@@ -89,12 +90,60 @@ async function main(): Promise<number> {
 
   say('Drift check: npm run play -- site --check');
   const check = await cli(['site', '-i', inv, '--check'], env);
+  if (process.argv.includes('--move')) {
+    const moved = await demoMove(sb, hosts[0]!, url, env);
+    if (moved !== 0) return moved;
+  }
 
   say('The sandbox is still up');
   console.log(`   inventory: ${path.relative(ROOT, inv)}   (S3 endpoint ${WORLD.s3.endpoint}, ACME ${sb.services.pebble.directoryUrl})`);
   console.log(`   try:  set -a; . ${path.relative(ROOT, envFile)}; set +a; npm run play -- site -i ${path.relative(ROOT, inv)} --check --diff`);
   console.log('   stop: npm run sandbox:down');
   return check;
+}
+
+/**
+ * `npm run demo -- --move`: h1's drive moves to the sandbox's second S3 provider (its own keys),
+ * with the file above fetched through the proxy after the move: the same URL, from the new bucket.
+ */
+async function demoMove(sb: Awaited<ReturnType<typeof getSandbox>>, h1: HostInfo, url: string, env: Record<string, string>): Promise<number> {
+  const role = { layout: 'subdomain' as const, misskey: 'v12' as const };
+  const inv = sb.world.writeInventory(
+    path.join(SANDBOX_DIR, 'inventory-move.yml'),
+    [h1],
+    {},
+    {
+      [h1.name]: {
+        ...siteVars(h1, sb, role),
+        s3_endpoint: WORLD.s3b.endpoint,
+        s3_bucket: `mss-${h1.name}-moved`,
+        move_from_endpoint: WORLD.s3.endpoint,
+        move_from_bucket: `mss-${h1.name}-drive`,
+      },
+    },
+  );
+  const moveEnv = {
+    ...env,
+    MSK_S3_ACCESS_KEY: WORLD.s3b.accessKey,
+    MSK_S3_SECRET_KEY: WORLD.s3b.secretKey,
+    MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey,
+    MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey,
+  };
+  say(`Move ${h1.name}'s drive to another provider (${WORLD.s3b.endpoint}): npm run play -- move -i ${path.relative(ROOT, inv)}`);
+  let code = await cli(['move', '-i', inv], moveEnv);
+  if (code !== 0) return code;
+  say('Finish the move (the fallback to the old bucket goes): -e move_finish=true');
+  code = await cli(['move', '-i', inv, '-e', 'move_finish=true'], moveEnv);
+  if (code !== 0) return code;
+  say('The same URL after the move');
+  const u = new URL(url);
+  const r = await sb.world.hostExec(
+    h1.name,
+    `curl -sk -D - -o /tmp/body --resolve ${u.hostname}:443:127.0.0.1 ${url} | grep -iE '^(HTTP|content-type)' | sed 's/^/   /'; echo "   body: $(cat /tmp/body)"; rm -f /tmp/body`,
+  );
+  console.log(`GET ${url}\n${r.stdout.trimEnd()}`);
+  console.log(`   ${h1.name} now runs on the new bucket: its inventory from here on is ${path.relative(ROOT, inv)} (drop the move_from_* lines)`);
+  return 0;
 }
 
 main().then(
