@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOKENS, getSandbox, inventoryPath, siteEnv, startSiteHosts } from '../test/world/sandbox.js';
-import { stopAll } from '../test/world/world.js';
+import { runScript } from './script.js';
 import { median } from './measure.js';
 
 const N = 20;
@@ -118,13 +118,4 @@ async function main(): Promise<void> {
   for (const l of results) console.log(l);
 }
 
-main()
-  .then(
-    () => stopAll(),
-    async (e) => {
-      console.error((e as Error).stack ?? e);
-      await stopAll();
-      process.exitCode = 1;
-    },
-  )
-  .then(() => process.exit());
+runScript(main);

@@ -9,21 +9,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { WORLD, runPath } from '../test/world/config.js';
-import { getSandbox, inventoryPath, siteEnv, siteVars, startSiteHosts } from '../test/world/sandbox.js';
-import { stopAll } from '../test/world/world.js';
+import { RCLONE_ENV } from '../tasks/lib/rclone.js';
+import { getSandbox, inventoryPath, moveEnv, moveVars, siteEnv, startSiteHosts, worldRemotes } from '../test/world/sandbox.js';
+import { runScript } from './script.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HOST = 'h35';
 const COUNT = 1000;
 const COPY_TASK = 'Objects copied from the old bucket (first pass)';
 
-const remotes = [
-  `RCLONE_CONFIG_OLD_TYPE=s3\nRCLONE_CONFIG_OLD_PROVIDER=Other\nRCLONE_CONFIG_OLD_ENDPOINT=https://${WORLD.s3.endpoint}`,
-  `RCLONE_CONFIG_OLD_ACCESS_KEY_ID=${WORLD.s3.accessKey}\nRCLONE_CONFIG_OLD_SECRET_ACCESS_KEY=${WORLD.s3.secretKey}\nRCLONE_CONFIG_OLD_NO_CHECK_BUCKET=true`,
-  `RCLONE_CONFIG_NEW_TYPE=s3\nRCLONE_CONFIG_NEW_PROVIDER=Other\nRCLONE_CONFIG_NEW_ENDPOINT=https://${WORLD.s3b.endpoint}`,
-  `RCLONE_CONFIG_NEW_ACCESS_KEY_ID=${WORLD.s3b.accessKey}\nRCLONE_CONFIG_NEW_SECRET_ACCESS_KEY=${WORLD.s3b.secretKey}\nRCLONE_CONFIG_NEW_NO_CHECK_BUCKET=true`,
-].join('\n');
-const RC = 'set -a; eval "$(cat)"; set +a; export RCLONE_CONFIG=/dev/null;';
+const remotes = worldRemotes();
+const RC = RCLONE_ENV;
 
 async function main(): Promise<void> {
   const sb = await getSandbox((m) => console.log(`[world] ${m}`));
@@ -64,24 +60,10 @@ async function main(): Promise<void> {
   await sh(`${RC} rclone delete new:mss-${HOST}-alone/misskey`, remotes);
 
   // (2) the move play; its copy task's time.
-  const vars = {
-    [HOST]: {
-      ...siteVars(hosts[0]!, sb, role),
-      s3_endpoint: WORLD.s3b.endpoint,
-      s3_bucket: `mss-${HOST}-new`,
-      move_from_endpoint: WORLD.s3.endpoint,
-      move_from_bucket: `mss-${HOST}-drive`,
-    },
-  };
+  const vars = { [HOST]: moveVars(hosts[0]!, sb, role, `mss-${HOST}-new`) };
   const inv = sb.world.writeInventory(inventoryPath('bench-move.yml'), hosts, {}, vars);
   const json = runPath('bench-move.json');
-  const env = {
-    ...siteEnv(),
-    MSK_S3_ACCESS_KEY: WORLD.s3b.accessKey,
-    MSK_S3_SECRET_KEY: WORLD.s3b.secretKey,
-    MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey,
-    MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey,
-  };
+  const env = moveEnv();
   // rclone first (installed above), so the copy task's probes list both buckets for real.
   const mv = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'play.js'), 'move', '-i', inv, '--skip-tags', 'smoke', '--json', json], {
     env: { ...process.env, ...env },
@@ -114,13 +96,4 @@ async function main(): Promise<void> {
   console.log(`\nmove / rclone alone: ${(alone / ours).toFixed(2)}x the rate (target >= 0.9)`);
 }
 
-main()
-  .then(
-    () => stopAll(),
-    async (e) => {
-      console.error((e as Error).stack ?? e);
-      await stopAll();
-      process.exitCode = 1;
-    },
-  )
-  .then(() => process.exit());
+runScript(main);

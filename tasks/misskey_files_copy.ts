@@ -13,7 +13,7 @@ import { sh } from '../src/connection/quote.js';
 import { oneOf, params, path, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type CmdState, type FileState } from '../src/task.js';
 import { resolveLine } from './lib/misskey.js';
-import { bucketParam, bucketUri, s3cmd } from './lib/s3cmd.js';
+import { bucketParam, bucketUri, parseLsRecursive, s3cmd } from './lib/s3cmd.js';
 
 const spec = params({
   version: oneOf(['v10', 'v11', 'v12', 'auto'] as const).doc('the Misskey line; auto reads package.json of the checkout'),
@@ -41,17 +41,6 @@ export function parseLocal(out: string): Map<string, number> {
   for (const l of out.split('\n')) {
     const [name, size] = l.trim().split(' ');
     if (name && V12_KEY.test(name)) m.set(name, Number(size));
-  }
-  return m;
-}
-
-/** `s3cmd ls` lines: DATE TIME SIZE s3://bucket/files/<key>. */
-export function parseListing(out: string, bucket: string): Map<string, number> {
-  const m = new Map<string, number>();
-  const pre = `${bucketUri(bucket)}/files/`;
-  for (const l of out.split('\n')) {
-    const x = /^\S+\s+\S+\s+(\d+)\s+(s3:\/\/\S+)$/.exec(l.trim());
-    if (x && x[2]!.startsWith(pre)) m.set(x[2]!.slice(pre.length), Number(x[1]));
   }
   return m;
 }
@@ -108,7 +97,7 @@ export default defineTask<Params, { keys: string[] }>({
         `cannot list ${bucketUri(p.bucket)}/files/ (s3cmd exit ${ls.code})`,
         (ls.stderr || ls.stdout).trim().split('\n').slice(-3).join('\n'),
       );
-    const have = parseListing(ls.stdout, p.bucket);
+    const have = parseLsRecursive(ls.stdout, p.bucket, 'files');
     const files = parseLocal((local as CmdState).stdout);
     const clash = [...files].filter(([k, size]) => have.has(k) && have.get(k) !== size).map(([k]) => k);
     if (clash.length)

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { bool, oneOf, params, path, str, type Infer } from '../src/params-spec.js';
-import { defineTask, type FileState, type TaskDef } from '../src/task.js';
+import { defineTask, type ApplyContext, type FileState } from '../src/task.js';
 import { resolveLine } from './lib/misskey.js';
 import { proxyCurlFlags } from './lib/curl.js';
 import { apiCallCommand, describeApiError, parseApiAnswer } from './lib/misskey-api.js';
@@ -127,10 +127,8 @@ export function uploadUrlProblem(url: string, baseUrl: string, prefix: string): 
   return null;
 }
 
-type Ctx = Parameters<NonNullable<TaskDef<Params, { line: string }>['apply']>>[0];
-
 /** One upload, fetched through the proxy and deleted again (never left behind). */
-async function uploadFetchDelete(ctx: Ctx, p: Params, line: string, png: Buffer): Promise<Verdict & { stale?: boolean }> {
+async function uploadFetchDelete(ctx: ApplyContext, p: Params, line: string, png: Buffer): Promise<Verdict & { stale?: boolean }> {
   const up = parseApiAnswer({ kind: 'cmd', ...(await ctx.conn.exec(uploadCommand(p.api_url, png), { stdin: p.token + '\n' })) });
   if (up.status !== 200) throw new TaskError(`Misskey ${line} upload failed: ${describeApiError('drive/files/create', up)}`);
   const file = up.body as { id?: string; url?: string };

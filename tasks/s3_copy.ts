@@ -6,18 +6,18 @@
 // Check mode says what is left (objects, bytes). Re-running resumes where a copy stopped.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
-import { params, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type CmdState } from '../src/task.js';
-import { METADATA_SINCE, RCLONE_ENV, parseLsjson, rcloneVersion, remoteEnv, s3Target, type Entry } from './lib/rclone.js';
-
-const spec = params({
-  from: s3Target().doc('where the objects are now'),
-  to: s3Target().doc('where they go'),
-  prefix: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('the drive prefix (the same on both sides)'),
-});
-type Params = Infer<typeof spec>;
-
-const env = (p: Params) => `${remoteEnv('OLD', p.from)}\n${remoteEnv('NEW', p.to)}\n`;
+import {
+  METADATA_SINCE,
+  RCLONE_ENV,
+  moveSpec,
+  parseLsjson,
+  rcloneVersion,
+  remotesEnv as env,
+  sameTargetProblem,
+  type Entry,
+  type MoveParams as Params,
+} from './lib/rclone.js';
 const path = (remote: 'old' | 'new', t: { bucket: string }, prefix: string) => `${remote}:${t.bucket}/${prefix}`;
 const listCommand = (remote: 'old' | 'new', p: Params) =>
   `${RCLONE_ENV} rclone lsjson -R --files-only --hash --no-mimetype --no-modtime ${sh`${path(remote, remote === 'old' ? p.from : p.to, p.prefix)}`}`;
@@ -30,13 +30,10 @@ const sameObject = (a: Entry, b: Entry) => a.size === b.size && (!a.md5 || !b.md
 export default defineTask<Params, { keys: number; bytes: number }>({
   name: 's3_copy',
   doc: 'Copy the objects under a prefix from one S3 bucket/endpoint to another with rclone (headers kept, never overwriting or deleting)',
-  params: spec,
+  params: moveSpec,
   example:
     "- s3_copy: { from: { endpoint: ewr1.vultrobjects.com, bucket: old-drive, access_key: '{{ k1 }}', secret_key: '{{ s1 }}' }, to: { endpoint: sgp1.vultrobjects.com, bucket: new-drive, access_key: '{{ k2 }}', secret_key: '{{ s2 }}' }, prefix: misskey }",
-  validate: (p) =>
-    p.from.endpoint === p.to.endpoint && p.from.bucket === p.to.bucket
-      ? [{ param: 'to', message: `the move's target is its source (${p.to.bucket} at ${p.to.endpoint}): set the new bucket or endpoint` }]
-      : [],
+  validate: sameTargetProblem,
   probes: (p) => [
     { kind: 'cmd', cmd: 'command -v rclone >/dev/null 2>&1 || exit 127; rclone version' },
     { kind: 'cmd', cmd: listCommand('old', p), stdin: env(p) },

@@ -5,17 +5,10 @@
 // failure is refused with the reason and the fix.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
-import { params, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type CmdState } from '../src/task.js';
 import { renderS3cfg } from './s3cmd_config.js';
-import { s3Target, type S3Target } from './lib/rclone.js';
-
-const spec = params({
-  from: s3Target().doc('the old bucket (its keys need list and read)'),
-  to: s3Target().doc('the new bucket (its keys need list, read and write)'),
-  prefix: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('the drive prefix'),
-});
-type Params = Infer<typeof spec>;
+import { parseLsRecursive as listing } from './lib/s3cmd.js';
+import { moveSpec, sameTargetProblem, type MoveParams as Params, type S3Target } from './lib/rclone.js';
 
 const MARK = '#MSKPLAY-NEW-CONFIG';
 const cfg = (t: S3Target) =>
@@ -56,28 +49,14 @@ export function sections(out: string): Map<string, { rc: number; text: string }>
   return m;
 }
 
-/** `s3cmd ls -r` lines: DATE TIME SIZE s3://bucket/prefix/key -> key -> size. */
-export function listing(text: string, bucket: string, prefix: string): Map<string, number> {
-  const m = new Map<string, number>();
-  const pre = `s3://${bucket}/${prefix}/`;
-  for (const l of text.split('\n')) {
-    const x = /^\S+\s+\S+\s+(\d+)\s+(s3:\/\/\S+)$/.exec(l.trim());
-    if (x && x[2]!.startsWith(pre)) m.set(x[2]!.slice(pre.length), Number(x[1]));
-  }
-  return m;
-}
-
 const last = (t: string) => t.split('\n').filter(Boolean).slice(-1)[0] ?? '';
 
 export default defineTask<Params>({
   name: 's3_move_check',
   doc: "A move's preflight, read-only: the old bucket can be listed, the new keys work, the new bucket holds nothing that clashes",
-  params: spec,
+  params: moveSpec,
   example: "- s3_move_check: { from: { endpoint: ewr1.vultrobjects.com, bucket: old-drive, access_key: '…', secret_key: '…' }, to: { … }, prefix: misskey }",
-  validate: (p) =>
-    p.from.endpoint === p.to.endpoint && p.from.bucket === p.to.bucket
-      ? [{ param: 'to', message: `the move's target is its source (${p.to.bucket} at ${p.to.endpoint}): set the new bucket or endpoint` }]
-      : [],
+  validate: sameTargetProblem,
   probes: (p) => [{ kind: 'cmd', cmd: checkScript(p), stdin: `${cfg(p.from)}${MARK}\n${cfg(p.to)}` }],
   plan: (ctx, p, [r]) => {
     const res = r as CmdState;

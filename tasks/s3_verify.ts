@@ -3,18 +3,8 @@
 // A difference fails the task (exit 2) with a report of what differs; read-only.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
-import { params, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type CmdState } from '../src/task.js';
-import { RCLONE_ENV, parseLsjson, remoteEnv, s3Target, type Entry } from './lib/rclone.js';
-
-const spec = params({
-  from: s3Target().doc('the old bucket'),
-  to: s3Target().doc('the new bucket'),
-  prefix: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('the drive prefix'),
-});
-type Params = Infer<typeof spec>;
-
-const env = (p: Params) => `${remoteEnv('OLD', p.from)}\n${remoteEnv('NEW', p.to)}\n`;
+import { RCLONE_ENV, moveSpec, parseLsjson, remotesEnv as env, type Entry, type MoveParams as Params } from './lib/rclone.js';
 // With the type: rclone reads each object's Content-Type (a HEAD per object).
 const listCommand = (remote: 'old' | 'new', bucket: string, prefix: string) =>
   `${RCLONE_ENV} rclone lsjson -R --files-only --hash --no-modtime ${sh`${remote}:${bucket}/${prefix}`}`;
@@ -39,7 +29,7 @@ export function compare(src: Map<string, Entry>, dst: Map<string, Entry>): Diffe
 export default defineTask<Params>({
   name: 's3_verify',
   doc: 'Check that every object under a prefix of the old bucket is in the new one (size, MD5, Content-Type); read-only',
-  params: spec,
+  params: moveSpec,
   example: "- s3_verify: { from: { endpoint: ewr1.vultrobjects.com, bucket: old-drive, access_key: '…', secret_key: '…' }, to: { … }, prefix: misskey }",
   probes: (p) => [
     { kind: 'cmd', cmd: listCommand('old', p.from.bucket, p.prefix), stdin: env(p) },

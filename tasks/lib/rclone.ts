@@ -2,7 +2,7 @@
 // which s3cmd cannot: one endpoint per config). Remotes are defined by RCLONE_CONFIG_<NAME>_*
 // variables read from stdin, so keys never reach a command line or a file.
 
-import { bool, obj, str } from '../../src/params-spec.js';
+import { bool, obj, params, str, type Infer } from '../../src/params-spec.js';
 
 export const s3Target = () =>
   obj({
@@ -62,3 +62,21 @@ export function rcloneVersion(out: string): [number, number] | null {
 
 /** `--metadata` (Content-Type, Content-Disposition, Cache-Control across S3 copies) came in rclone 1.59. */
 export const METADATA_SINCE: [number, number] = [1, 59];
+
+/** The params of every move task (s3_move_check, s3_copy, s3_verify): declared once. */
+export const moveSpec = params({
+  from: s3Target().doc('the old bucket (its keys need list and read)'),
+  to: s3Target().doc('the new bucket (its keys need list, read and write)'),
+  prefix: str({ pattern: '^[a-zA-Z0-9._-]+$' }).doc('the drive prefix (the same on both sides)'),
+});
+export type MoveParams = Infer<typeof moveSpec>;
+
+/** stdin of a command on both remotes. */
+export const remotesEnv = (p: MoveParams) => `${remoteEnv('OLD', p.from)}\n${remoteEnv('NEW', p.to)}\n`;
+
+/** A move onto its own source is refused in preflight (validate). */
+export function sameTargetProblem(p: MoveParams): { param: string; message: string }[] {
+  return p.from.endpoint === p.to.endpoint && p.from.bucket === p.to.bucket
+    ? [{ param: 'to', message: `the move's target is its source (${p.to.bucket} at ${p.to.endpoint}): set the new bucket or endpoint` }]
+    : [];
+}

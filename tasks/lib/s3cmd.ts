@@ -77,3 +77,14 @@ export const bucketParam = () => str({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-
 
 /** Params of the tasks that act on one bucket with s3cmd: the bucket and s3cmd's config file. */
 export const bucketTaskParams = params({ bucket: bucketParam(), config: path().doc("s3cmd's config file (keys, endpoint)") });
+
+/** `s3cmd ls [-r] s3://bucket/prefix/` lines (DATE TIME SIZE s3://bucket/prefix/key) -> key -> size. */
+export function parseLsRecursive(out: string, bucket: string, prefix: string): Map<string, number> {
+  const m = new Map<string, number>();
+  const pre = `${bucketUri(bucket)}/${prefix}/`;
+  for (const l of out.split('\n')) {
+    const x = /^\S+\s+\S+\s+(\d+)\s+(s3:\/\/\S+)$/.exec(l.trim());
+    if (x && x[2]!.startsWith(pre)) m.set(x[2]!.slice(pre.length), Number(x[1]));
+  }
+  return m;
+}

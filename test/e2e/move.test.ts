@@ -8,7 +8,20 @@ import assert from 'node:assert/strict';
 import { WORLD, runPath } from '../world/config.js';
 import type { HostInfo } from '../world/world.js';
 import { MISSKEY_PATHS } from '../world/misskey-seed.js';
-import { TOKENS, inventoryPath, getSandbox, siteEnv, siteVars, startSiteHosts, type Sandbox, type SiteHostVars } from '../world/sandbox.js';
+import { RCLONE_ENV } from '../../tasks/lib/rclone.js';
+import {
+  TOKENS,
+  inventoryPath,
+  getSandbox,
+  moveEnv,
+  moveVars,
+  siteEnv,
+  siteVars,
+  startSiteHosts,
+  worldRemotes,
+  type Sandbox,
+  type SiteHostVars,
+} from '../world/sandbox.js';
 import { digest } from './digest.js';
 import { play, recap } from './play.js';
 
@@ -26,14 +39,8 @@ describe('move: the drive to another provider, every URL unchanged', function ()
   let moveInv: string;
   const urls: Record<string, { url: string; file: string; type: string }[]> = {};
   // During the move: the new target is B (its own keys), the old one A (the keys Misskey has now).
-  const moveEnv = {
-    ...siteEnv(),
-    MSK_S3_ACCESS_KEY: WORLD.s3b.accessKey,
-    MSK_S3_SECRET_KEY: WORLD.s3b.secretKey,
-    MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey,
-    MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey,
-  };
-  const move = (args: string[]) => play(['move', '-i', moveInv, ...args], { env: moveEnv, timeoutMs: 600_000 });
+  const env = moveEnv();
+  const move = (args: string[]) => play(['move', '-i', moveInv, ...args], { env, timeoutMs: 600_000 });
   const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
   const base = (h: HostInfo) => (ROLES[h.name]!.layout === 'subdomain' ? `s3.${h.domain}` : h.domain);
   const upload = async (h: string, file: string, type: string) => {
@@ -70,18 +77,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
         urls[h.name]!.push(await upload(h.name, `/tmp/m${i}.png`, 'image/png'));
       }
     }
-    const vars = Object.fromEntries(
-      hosts.map((h) => [
-        h.name,
-        {
-          ...siteVars(h, sb, ROLES[h.name]!),
-          s3_endpoint: WORLD.s3b.endpoint,
-          s3_bucket: `mss-${h.name}-new`,
-          move_from_endpoint: WORLD.s3.endpoint,
-          move_from_bucket: `mss-${h.name}-drive`,
-        },
-      ]),
-    );
+    const vars = Object.fromEntries(hosts.map((h) => [h.name, moveVars(h, sb, ROLES[h.name]!, `mss-${h.name}-new`)]));
     moveInv = sb.world.writeInventory(inventoryPath('move.yml'), hosts, {}, vars);
   });
 
@@ -101,7 +97,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
 
   it('refuses, before anything changes, new keys the new provider rejects and a new bucket holding another object under an old key', async () => {
     const before = await digest(sb.world, 'h31', ['/etc', '/root', '/home/misskey', '/var/lib/misskey-standin']);
-    const wrong = await play(['move', '-i', moveInv, '--limit', 'h31'], { env: { ...moveEnv, MSK_S3_ACCESS_KEY: 'NOSUCHACCESSKEY00001' }, timeoutMs: 300_000 });
+    const wrong = await play(['move', '-i', moveInv, '--limit', 'h31'], { env: { ...env, MSK_S3_ACCESS_KEY: 'NOSUCHACCESSKEY00001' }, timeoutMs: 300_000 });
     assert.equal(wrong.code, 2, wrong.all);
     assert.match(wrong.all, /the new keys are not accepted by s3b\.world\.test: .*InvalidAccessKeyId/);
     // The clash: an existing bucket of B with other bytes under the key of a file uploaded before.
@@ -112,21 +108,8 @@ describe('move: the drive to another provider, every URL unchanged', function ()
       `umask 077; cat > /tmp/b.cfg; echo other > /tmp/o; s3cmd -c /tmp/b.cfg mb s3://mss-h31-clash >/dev/null && s3cmd -c /tmp/b.cfg put /tmp/o s3://mss-h31-clash/${key} >/dev/null; rm -f /tmp/b.cfg /tmp/o`,
       { input: cfgB },
     );
-    const clashInv = sb.world.writeInventory(
-      inventoryPath('move-clash.yml'),
-      hosts,
-      {},
-      {
-        h31: {
-          ...siteVars(hosts[0]!, sb, ROLES.h31!),
-          s3_endpoint: WORLD.s3b.endpoint,
-          s3_bucket: 'mss-h31-clash',
-          move_from_endpoint: WORLD.s3.endpoint,
-          move_from_bucket: 'mss-h31-drive',
-        },
-      },
-    );
-    const clash = await play(['move', '-i', clashInv, '--limit', 'h31'], { env: moveEnv, timeoutMs: 300_000 });
+    const clashInv = sb.world.writeInventory(inventoryPath('move-clash.yml'), hosts, {}, { h31: moveVars(hosts[0]!, sb, ROLES.h31!, 'mss-h31-clash') });
+    const clash = await play(['move', '-i', clashInv, '--limit', 'h31'], { env, timeoutMs: 300_000 });
     assert.equal(clash.code, 2, clash.all);
     assert.match(
       clash.all,
@@ -164,16 +147,10 @@ describe('move: the drive to another provider, every URL unchanged', function ()
   it('an interrupted copy goes on where it stopped: the check counts what is left, the run copies only that', async () => {
     // What an interruption leaves: rclone copied 2 of the 4 objects (each object is atomic in S3).
     const keys = urls.h31!.slice(0, 2).map((u) => new URL(u.url).pathname.slice('/misskey/'.length));
-    const remotes = [
-      `RCLONE_CONFIG_OLD_TYPE=s3\nRCLONE_CONFIG_OLD_PROVIDER=Other\nRCLONE_CONFIG_OLD_ENDPOINT=https://${WORLD.s3.endpoint}`,
-      `RCLONE_CONFIG_OLD_ACCESS_KEY_ID=${WORLD.s3.accessKey}\nRCLONE_CONFIG_OLD_SECRET_ACCESS_KEY=${WORLD.s3.secretKey}`,
-      `RCLONE_CONFIG_NEW_TYPE=s3\nRCLONE_CONFIG_NEW_PROVIDER=Other\nRCLONE_CONFIG_NEW_ENDPOINT=https://${WORLD.s3b.endpoint}`,
-      `RCLONE_CONFIG_NEW_ACCESS_KEY_ID=${WORLD.s3b.accessKey}\nRCLONE_CONFIG_NEW_SECRET_ACCESS_KEY=${WORLD.s3b.secretKey}\n`,
-    ].join('\n');
     await sb.world.hostExecOk(
       'h31',
-      `set -a; eval "$(cat)"; set +a; export RCLONE_CONFIG=/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y rclone >/dev/null 2>&1; printf '%s\\n' ${keys.join(' ')} > /tmp/two; rclone mkdir new:mss-h31-new && rclone copy --metadata --files-from /tmp/two old:mss-h31-drive/misskey new:mss-h31-new/misskey`,
-      { input: remotes },
+      `${RCLONE_ENV} DEBIAN_FRONTEND=noninteractive apt-get install -y rclone >/dev/null 2>&1; printf '%s\\n' ${keys.join(' ')} > /tmp/two; RCLONE_CONFIG_NEW_NO_CHECK_BUCKET=false rclone mkdir new:mss-h31-new && rclone copy --metadata --files-from /tmp/two old:mss-h31-drive/misskey new:mss-h31-new/misskey`,
+      { input: worldRemotes() },
     );
     const c = await move(['--check', '--limit', 'h31']);
     assert.equal(c.code, 3, c.all);

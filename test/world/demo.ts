@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORLD } from './config.js';
-import { getSandbox, siteEnv, siteVars, startSiteHosts } from './sandbox.js';
+import { getSandbox, moveEnv, moveVars, siteEnv, startSiteHosts } from './sandbox.js';
 import { stopAll, type HostInfo } from './world.js';
 import type { MisskeyLine } from './misskey-seed.js';
 import type { Suite } from './layers.js';
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   say('Drift check: npm run play -- site --check');
   const check = await cli(['site', '-i', inv, '--check'], env);
   if (process.argv.includes('--move')) {
-    const moved = await demoMove(sb, hosts[0]!, url, env);
+    const moved = await demoMove(sb, hosts[0]!, url);
     if (moved !== 0) return moved;
   }
 
@@ -106,34 +106,21 @@ async function main(): Promise<number> {
  * `npm run demo -- --move`: h1's drive moves to the sandbox's second S3 provider (its own keys),
  * with the file above fetched through the proxy after the move: the same URL, from the new bucket.
  */
-async function demoMove(sb: Awaited<ReturnType<typeof getSandbox>>, h1: HostInfo, url: string, env: Record<string, string>): Promise<number> {
-  const role = { layout: 'subdomain' as const, misskey: 'v12' as const };
+async function demoMove(sb: Awaited<ReturnType<typeof getSandbox>>, h1: HostInfo, url: string): Promise<number> {
   const inv = sb.world.writeInventory(
     path.join(SANDBOX_DIR, 'inventory-move.yml'),
     [h1],
     {},
     {
-      [h1.name]: {
-        ...siteVars(h1, sb, role),
-        s3_endpoint: WORLD.s3b.endpoint,
-        s3_bucket: `mss-${h1.name}-moved`,
-        move_from_endpoint: WORLD.s3.endpoint,
-        move_from_bucket: `mss-${h1.name}-drive`,
-      },
+      [h1.name]: moveVars(h1, sb, { layout: 'subdomain', misskey: 'v12' }, `mss-${h1.name}-moved`),
     },
   );
-  const moveEnv = {
-    ...env,
-    MSK_S3_ACCESS_KEY: WORLD.s3b.accessKey,
-    MSK_S3_SECRET_KEY: WORLD.s3b.secretKey,
-    MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey,
-    MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey,
-  };
+  const env = moveEnv();
   say(`Move ${h1.name}'s drive to another provider (${WORLD.s3b.endpoint}): npm run play -- move -i ${path.relative(ROOT, inv)}`);
-  let code = await cli(['move', '-i', inv], moveEnv);
+  let code = await cli(['move', '-i', inv], env);
   if (code !== 0) return code;
   say('Finish the move (the fallback to the old bucket goes): -e move_finish=true');
-  code = await cli(['move', '-i', inv, '-e', 'move_finish=true'], moveEnv);
+  code = await cli(['move', '-i', inv, '-e', 'move_finish=true'], env);
   if (code !== 0) return code;
   say('The same URL after the move');
   const u = new URL(url);

@@ -11,6 +11,7 @@ import { ensureDebianPackages } from './packages.js';
 import { PrereqError, addTeardown, getWorld, type HostInfo, type SeedFiles, type World } from './world.js';
 import type { MisskeyLine, MisskeyTokens } from './misskey-seed.js';
 import { DEFAULT_SUITE, type Suite } from './layers.js';
+import { remoteEnv } from '../../tasks/lib/rclone.js';
 
 /** Test-only tokens of the stand-in's users (not anyone's secrets). */
 export const TOKENS: MisskeyTokens = { admin: 'AdminTokenWorld1', moderator: 'ModerTokenWorld1', user: 'PlainTokenWorld1' };
@@ -150,4 +151,33 @@ export function siteEnv(): Record<string, string> {
 export function inventoryPath(name: string): string {
   fs.mkdirSync(runPath('inventories'), { recursive: true });
   return path.join(runPath('inventories'), name);
+}
+
+/** Vars of a host whose drive moves from its bucket of the first S3 provider to `newBucket` of the second. */
+export function moveVars(h: HostInfo, s: Sandbox, o: SiteHostVars, newBucket: string): Record<string, unknown> {
+  return {
+    ...siteVars(h, s, o),
+    s3_endpoint: WORLD.s3b.endpoint,
+    s3_bucket: newBucket,
+    move_from_endpoint: WORLD.s3.endpoint,
+    move_from_bucket: o.bucket ?? `mss-${h.name}-drive`,
+  };
+}
+
+/** Environment of a move from the first provider to the second: the new keys as usual, the old ones beside. */
+export function moveEnv(): Record<string, string> {
+  return {
+    ...siteEnv(),
+    MSK_S3_ACCESS_KEY: WORLD.s3b.accessKey,
+    MSK_S3_SECRET_KEY: WORLD.s3b.secretKey,
+    MSK_S3_OLD_ACCESS_KEY: WORLD.s3.accessKey,
+    MSK_S3_OLD_SECRET_KEY: WORLD.s3.secretKey,
+  };
+}
+
+/** stdin for rclone on a host (after RCLONE_ENV): remote `old` is the first provider, `new` the second. */
+export function worldRemotes(): string {
+  const a = { endpoint: WORLD.s3.endpoint, bucket: '', access_key: WORLD.s3.accessKey, secret_key: WORLD.s3.secretKey };
+  const b = { endpoint: WORLD.s3b.endpoint, bucket: '', access_key: WORLD.s3b.accessKey, secret_key: WORLD.s3b.secretKey };
+  return `${remoteEnv('OLD', a)}\n${remoteEnv('NEW', b)}\n`;
 }
