@@ -22,6 +22,10 @@ import s3Copy from './s3_copy.js';
 import s3MoveCheck from './s3_move_check.js';
 import s3Smoke from './s3_smoke.js';
 import s3Verify from './s3_verify.js';
+import s3Mirror from './s3_mirror.js';
+import s3MirrorVerify from './s3_mirror_verify.js';
+import nginxMirrorTypes from './nginx_mirror_types.js';
+import fail from './fail.js';
 import s3cmdConfig from './s3cmd_config.js';
 import selinuxBoolean from './selinux_boolean.js';
 import selinuxLabel from './selinux_label.js';
@@ -48,6 +52,10 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     s3Bucket,
     s3Policy,
     s3Copy,
+    s3Mirror,
+    s3MirrorVerify,
+    nginxMirrorTypes,
+    fail,
     s3MoveCheck,
     s3Smoke,
     s3Verify,

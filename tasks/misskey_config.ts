@@ -4,10 +4,10 @@
 import { TaskError } from '../src/errors.js';
 import { defineTask, type FileState } from '../src/task.js';
 import { planContentFile } from './lib/content-file.js';
-import { FORCE_HINT, baseUrlConflict, desiredDrive, driveShape, resolveLine, validateDrive, type MisskeyLine } from './lib/misskey.js';
+import { FORCE_HINT, RETIRED_PROBLEM, baseUrlConflict, desiredDrive, driveShape, resolveLine, validateDrive, type MisskeyLine } from './lib/misskey.js';
 import { applyContentFile as applyFile, type ContentFileData } from './lib/content-file.js';
 import { params, type Infer } from '../src/params-spec.js';
-import { parseV10, sameDrive, v10Drive, withDrive } from './lib/v10-config.js';
+import { LOCAL_DRIVE, MANAGED_MARK, parseV10, sameDrive, v10Drive, withDrive } from './lib/v10-config.js';
 
 const spec = params(driveShape);
 
@@ -37,10 +37,13 @@ export default defineTask<Infer<typeof spec>, ContentFileData>({
     const parsed = parseV10(file.content ?? '');
     if (!parsed.ok) throw new TaskError(`${configPath(p)} does not parse, left untouched: ${parsed.error}${parsed.line ? ` (line ${parsed.line})` : ''}`);
     const want = desiredDrive(p);
-    const wantYaml = v10Drive(want);
+    // A retire: Misskey stores uploads on its own disk again (the bucket's files come from the mirror).
+    const wantYaml = p.local ? LOCAL_DRIVE : v10Drive(want);
     if (sameDrive(parsed.drive, wantYaml)) return { action: 'ok' };
     const cur = parsed.drive;
-    if (cur?.storage === 'minio' && !p.force_base_url) {
+    if (cur?.storage === 'fs' && !p.local && !p.force_base_url && (file.content ?? '').includes(`${MANAGED_MARK}\ndrive:`))
+      throw new TaskError(`${configPath(p)}: ${RETIRED_PROBLEM}`);
+    if (cur?.storage === 'minio' && !p.force_base_url && !p.local) {
       const conflict = baseUrlConflict(
         { baseUrl: cur.baseUrl, bucket: cur.bucket, endpoint: cur.config?.endPoint as string | undefined, enabled: true },
         want,

@@ -3,7 +3,7 @@
 // with detail), then sends only the fields that differ to admin/update-meta. v10: skipped.
 import { TaskError } from '../src/errors.js';
 import { defineTask, type CmdState, type FileState } from '../src/task.js';
-import { FORCE_HINT, baseUrlConflict, desiredDrive, driveShape, resolveLine, validateDrive, type MisskeyLine } from './lib/misskey.js';
+import { FORCE_HINT, RETIRED_PROBLEM, baseUrlConflict, desiredDrive, driveShape, resolveLine, validateDrive, type MisskeyLine } from './lib/misskey.js';
 import { params, str, type Infer } from '../src/params-spec.js';
 import { apiCallCommand, describeApiError, metaFields, parseApiAnswer, type MetaFields } from './lib/misskey-api.js';
 
@@ -69,13 +69,18 @@ export default defineTask<Infer<typeof spec>, Partial<MetaFields>>({
     if (line === 'v11' && !('objectStorageBucket' in cur)) {
       throw new TaskError('the token does not belong to an admin or moderator: meta with detail does not show the object storage settings');
     }
-    const want = metaFields(desiredDrive(p));
+    // A retire turns object storage off and leaves the rest as it is (Misskey still deletes the
+    // objects of files removed later with those settings, while the bucket exists).
+    const want: Partial<MetaFields> = p.local ? { useObjectStorage: false } : metaFields(desiredDrive(p));
     const diff: Partial<MetaFields> = {};
     for (const [k, v] of Object.entries(want) as [keyof MetaFields, unknown][]) {
       if ((cur[k] ?? null) !== v) (diff as Record<string, unknown>)[k] = v;
     }
     if (Object.keys(diff).length === 0) return { action: 'ok' };
-    if (!p.force_base_url) {
+    // Off, with this very bucket and baseUrl still set: what a retire leaves (a fresh meta has none).
+    if (!p.local && !p.force_base_url && cur.useObjectStorage === false && cur.objectStorageBucket === p.bucket && cur.objectStorageBaseUrl === p.base_url)
+      throw new TaskError(`Misskey ${line} at ${p.api_url}: ${RETIRED_PROBLEM}`);
+    if (!p.force_base_url && !p.local) {
       const conflict = baseUrlConflict(
         {
           baseUrl: cur.objectStorageBaseUrl,

@@ -20,6 +20,7 @@ const spec = params({
     .doc("the drive prefix: in layout B it becomes a location of the Misskey vhost, so it must not be one of Misskey's own routes; in layout C it is files"),
   base_url: str().optional().doc('the drive baseUrl this run sets (layout C: must be the instance URL)'),
   instance_url: str().optional().doc("the instance's own URL, https://<domain> (layout C)"),
+  retire: bool().optional().doc('the drive is (being) retired to local disk: layouts A and B only'),
 });
 
 /**
@@ -85,6 +86,12 @@ export default defineTask({
     '- proxy_layout: { layout: subdomain, subdomain_vhost: /etc/nginx/sites-available/s3.conf, misskey_vhost: /etc/nginx/sites-available/misskey.conf, block_id: s3-proxy }',
   validate: (p) => {
     const out: { param: string; message: string }[] = [];
+    if (p.retire && p.layout === 'files')
+      out.push({
+        param: 'retire',
+        message:
+          "layout C (proxy_layout: files) cannot be retired by mskplay: its URLs are Misskey's own /files, which Misskey serves from its disk once object storage is off; retire is for layouts A (subdomain) and B (directory)",
+      });
     const why = prefixProblem(p.layout, p.prefix);
     if (why) out.push({ param: 'prefix', message: why });
     if (

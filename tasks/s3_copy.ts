@@ -9,11 +9,13 @@ import { sh } from '../src/connection/quote.js';
 import { defineTask, type CmdState } from '../src/task.js';
 import {
   METADATA_SINCE,
+  COPY_FLAGS,
   RCLONE_ENV,
   moveSpec,
   parseLsjson,
   rcloneVersion,
   remotesEnv as env,
+  runRcloneCopy,
   sameTargetProblem,
   type Entry,
   type MoveParams as Params,
@@ -21,9 +23,6 @@ import {
 const path = (remote: 'old' | 'new', t: { bucket: string }, prefix: string) => `${remote}:${t.bucket}/${prefix}`;
 const listCommand = (remote: 'old' | 'new', p: Params) =>
   `${RCLONE_ENV} rclone lsjson -R --files-only --hash --no-mimetype --no-modtime ${sh`${path(remote, remote === 'old' ? p.from : p.to, p.prefix)}`}`;
-
-/** The last line of the copy command: rclone's exit status (its output streams through a pipe). */
-const EXIT_MARK = 'MSKPLAY_RCLONE_EXIT';
 
 const sameObject = (a: Entry, b: Entry) => a.size === b.size && (!a.md5 || !b.md5 || a.md5 === b.md5);
 
@@ -91,39 +90,9 @@ export default defineTask<Params, { keys: number; bytes: number }>({
     const t0 = Date.now();
     // --ignore-existing: an object already in the target is never touched (its upload may be newer).
     // The output streams: each copied object (INFO) and a stats line every 2 s, shown live.
-    const cmd =
-      `${RCLONE_ENV} rclone copy --ignore-existing --metadata --transfers 8 --checkers 16 --retries 3 ` +
-      `--stats 2s --stats-one-line --stats-log-level NOTICE -v ${sh`${path('old', p.from, p.prefix)} ${path('new', p.to, p.prefix)}`} 2>&1; ` +
-      `echo "${EXIT_MARK} $?"`;
+    const cmd = `${RCLONE_ENV} rclone copy --ignore-existing --metadata ${COPY_FLAGS} ${sh`${path('old', p.from, p.prefix)} ${path('new', p.to, p.prefix)}`}`;
+    const { code, done, tail } = await runRcloneCopy(ctx, cmd, env(p), change.data.keys);
     const total = change.data.keys;
-    let done = 0;
-    let stats = '';
-    let shown = 0;
-    let rest = '';
-    const r = await ctx.conn.exec(cmd, {
-      stdin: env(p),
-      onStdout: (chunk) => {
-        const lines = (rest + chunk).split('\n');
-        rest = lines.pop() ?? '';
-        for (const l of lines) {
-          if (/ INFO\s*: .*: Copied \(/.test(l)) done++;
-          const m = / NOTICE:\s*(.+)$/.exec(l);
-          if (m) stats = m[1]!.trim();
-        }
-        if (Date.now() - shown >= 1000) {
-          shown = Date.now();
-          ctx.progress(`${done}/${total} object(s)${stats ? `, ${stats}` : ''}`);
-        }
-      },
-    });
-    const exit = new RegExp(`^${EXIT_MARK} (\\d+)$`, 'm').exec(r.stdout);
-    const code = exit ? Number(exit[1]) : r.code;
-    const tail = r.stdout
-      .trim()
-      .split('\n')
-      .filter((l) => !l.startsWith(EXIT_MARK))
-      .slice(-5)
-      .join('\n');
     if (code !== 0) throw new TaskError(`rclone copy failed (exit ${code}) after ${done} of ${total} object(s); a re-run goes on where it stopped`, tail);
     const s = (Date.now() - t0) / 1000;
     const rate = s > 0 ? ` (${(change.data.bytes / 1024 / 1024 / s).toFixed(1)} MiB/s)` : '';

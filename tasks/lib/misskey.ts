@@ -71,6 +71,11 @@ export const driveShape = {
   force_base_url: bool().optional().doc('allow replacing a different existing baseUrl or storage target'),
   move_from_bucket: str().optional().doc('a move in progress: the old bucket, which the drive may be switched away from (same baseUrl only)'),
   move_from_endpoint: str().optional().doc("a move in progress: the old bucket's endpoint"),
+  local: bool()
+    .optional()
+    .doc(
+      "a retire: new uploads go to Misskey's own disk again (v10 drive.storage fs, v11/v12 useObjectStorage false); the files so far are served from the mirror",
+    ),
 };
 
 export type DriveParams = InferShape<typeof driveShape>;
@@ -119,5 +124,9 @@ export function baseUrlConflict(
   }
   return null;
 }
+
+/** Object storage back on for a drive a retire turned off: refused (its files live on the mirror now). */
+export const RETIRED_PROBLEM =
+  'object storage was turned off for this drive by a retire: uploads go to local storage and the old files are served from the mirror. Keep retire: true for this host (so site keeps it retired), or turn object storage back on with -e misskey_base_url_force=true';
 
 export const FORCE_HINT = 'if you really mean it, run with -e misskey_base_url_force=true';

@@ -3,6 +3,7 @@
 // variables read from stdin, so keys never reach a command line or a file.
 
 import { bool, obj, params, str, type Infer } from '../../src/params-spec.js';
+import type { ApplyContext } from '../../src/task.js';
 
 export const s3Target = () =>
   obj({
@@ -79,4 +80,46 @@ export function sameTargetProblem(p: MoveParams): { param: string; message: stri
   return p.from.endpoint === p.to.endpoint && p.from.bucket === p.to.bucket
     ? [{ param: 'to', message: `the move's target is its source (${p.to.bucket} at ${p.to.endpoint}): set the new bucket or endpoint` }]
     : [];
+}
+
+/** Flags of every copy: parallel, retried, a stats line every 2 s and a line per object (for progress). */
+export const COPY_FLAGS = '--transfers 8 --checkers 16 --retries 3 --stats 2s --stats-one-line --stats-log-level NOTICE -v';
+
+/** The last line of a copy command: rclone's exit status (its output streams through a pipe). */
+const EXIT_MARK = 'MSKPLAY_RCLONE_EXIT';
+
+/**
+ * Run `rclone copy ...` (cmd, with COPY_FLAGS) with its output streamed: objects done so far and
+ * rclone's bytes, rate and ETA go to the live progress. Returns rclone's exit status, the objects
+ * copied and the last lines of its output.
+ */
+export async function runRcloneCopy(ctx: ApplyContext, cmd: string, stdin: string, total: number): Promise<{ code: number; done: number; tail: string }> {
+  let done = 0;
+  let stats = '';
+  let shown = 0;
+  let rest = '';
+  const r = await ctx.conn.exec(`${cmd} 2>&1; echo "${EXIT_MARK} $?"`, {
+    stdin,
+    onStdout: (chunk) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) {
+        if (/ INFO\s*: .*: Copied \(/.test(l)) done++;
+        const m = / NOTICE:\s*(.+)$/.exec(l);
+        if (m) stats = m[1]!.trim();
+      }
+      if (Date.now() - shown >= 1000) {
+        shown = Date.now();
+        ctx.progress(`${done}/${total} object(s)${stats ? `, ${stats}` : ''}`);
+      }
+    },
+  });
+  const exit = new RegExp(`^${EXIT_MARK} (\\d+)$`, 'm').exec(r.stdout);
+  const tail = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith(EXIT_MARK))
+    .slice(-5)
+    .join('\n');
+  return { code: exit ? Number(exit[1]) : r.code, done, tail };
 }

@@ -47,6 +47,9 @@ export function v10Drive(d: DriveSettings): V10Drive {
   return { storage: 'minio', bucket: d.bucket, prefix: d.prefix, baseUrl: d.baseUrl, config };
 }
 
+/** Local storage (Misskey's files/ directory): what a retire sets; v10 reads nothing else of drive then. */
+export const LOCAL_DRIVE: V10Drive = { storage: 'fs' };
+
 function renderDrive(drive: V10Drive): string {
   const doc = new Document({ drive });
   return doc.toString({ indent: 2, defaultStringType: 'QUOTE_SINGLE', defaultKeyType: 'PLAIN', lineWidth: 0 });

@@ -37,7 +37,7 @@ describe('playbooks rendered per OS (fixtures)', () => {
     const r = render(FEDORA36);
     assert.deepEqual(r["http and https open in firewalld's active zones"], { services: ['http', 'https'] });
     assert.deepEqual(r['nginx may connect to the bucket (SELinux httpd_can_network_connect)'], { name: 'httpd_can_network_connect', value: true });
-    assert.deepEqual(r['Local files readable by nginx (SELinux label of the local root, layout A)'], {
+    assert.deepEqual(r['Local files readable by nginx (SELinux label of the local root, layouts A and B)'], {
       path: '/var/www/s3.ex.social',
       type: 'httpd_sys_content_t',
     });

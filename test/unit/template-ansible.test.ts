@@ -42,9 +42,15 @@ const layoutA = {
   proxy_cache_valid_errors: '1m',
   proxy_layout: 'subdomain',
   move_active: false,
+  retire: false,
+  drive_retired: false,
+  retire_types_file: '/etc/nginx/mskplay/s3.example.com-types.conf',
   misskey_upstream: 'http://127.0.0.1:3000',
 };
 /** A move in progress: the old bucket answers what the new one lacks. */
+/** A retire: local files first with the bucket behind (retiring), or alone (retired). */
+const retiring = { retire: true };
+const retired = { retire: true, drive_retired: true };
 const moving = { move_active: true, move_from_endpoint: 'sgp1.vultrobjects.com', move_from_bucket: 'mk-old', move_from_path_style: false };
 
 // Small templates, one rule each (file name -> source).
@@ -81,6 +87,10 @@ const CASES: Case[] = [
   { name: 'cache-zone', src: 'nginx/s3-cache-zone.conf.j2', vars: layoutA },
   { name: 'subdomain-move', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...moving } },
   { name: 'location-move', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, ...moving, proxy_layout: 'directory' } },
+  { name: 'subdomain-retiring', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...retiring } },
+  { name: 'subdomain-retired', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...retired } },
+  { name: 'location-retiring', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, ...retiring, proxy_layout: 'directory' } },
+  { name: 'location-retired', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, ...retired, proxy_layout: 'directory' } },
   { name: 'files', src: 'nginx/s3-files-location.conf.j2', vars: { ...layoutA, proxy_layout: 'files', s3_prefix: 'files' } },
   { name: 'files-move', src: 'nginx/s3-files-location.conf.j2', vars: { ...layoutA, ...moving, proxy_layout: 'files', s3_prefix: 'files' } },
   ...Object.keys(SYNTHETIC)

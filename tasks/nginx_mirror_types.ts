@@ -1,0 +1,43 @@
+// nginx_mirror_types: the include that makes nginx send each mirrored file with the Content-Type it
+// had in the bucket (mime.types guesses by extension: Misskey stores a .txt as
+// application/octet-stream, and nosniff makes a wrong type stick). Written from the manifest of the
+// verified mirror (s3_mirror_verify), atomically, in a rollback group so nginx -t can put it back.
+import { TaskError } from '../src/errors.js';
+import { params, path, str, type Infer } from '../src/params-spec.js';
+import { defineTask, type FileState } from '../src/task.js';
+import { applyContentFile, planContentFile, type ContentFileData } from './lib/content-file.js';
+import { parseManifest, renderTypes } from './lib/mirror.js';
+import { sh } from '../src/connection/quote.js';
+
+const spec = params({
+  manifest: path().doc('the manifest of the verified mirror'),
+  dest: path().doc('the include file (outside the directories nginx includes by itself)'),
+  fallback: str({ pattern: '^(@[A-Za-z0-9_]+|=404)$' }).doc("try_files' last step for a file with a type of its own: the bucket's named location, or =404"),
+  rollback_group: str().optional().doc('a later nginx_validate restores this file when it fails'),
+});
+type Params = Infer<typeof spec>;
+
+export default defineTask<Params, ContentFileData>({
+  name: 'nginx_mirror_types',
+  doc: "Write nginx's types for a local mirror from its verified manifest (each file keeps the Content-Type it had in the bucket)",
+  params: spec,
+  example:
+    "- nginx_mirror_types: { manifest: /var/lib/mskplay/retire/drive-misskey.json, dest: /etc/nginx/mskplay/s3.ex.social-types.conf, fallback: '@proxy' }",
+  probes: (p) => [
+    { kind: 'file', path: p.manifest, maxBytes: 256 * 1024 * 1024 },
+    { kind: 'file', path: p.dest },
+  ],
+  plan: (ctx, p, [man, dest]) => {
+    const m = parseManifest((man as FileState).content);
+    if (!m) {
+      if (ctx.check)
+        return { action: 'change', summary: `write ${p.dest} once the mirror is verified (${p.manifest} not there yet)`, data: undefined as never };
+      throw new TaskError(`no verified mirror at ${p.manifest}`, 'the retire play mirrors and verifies the bucket before this task');
+    }
+    return planContentFile({ dest: p.dest, mode: '0644', rollback_group: p.rollback_group }, renderTypes(m, p.fallback), [dest as FileState]);
+  },
+  apply: async (ctx, p, change) => {
+    await ctx.run({ cmd: sh`mkdir -p -m 0755 -- "$(dirname -- ${p.dest})"`, what: 'making the include directory' });
+    return applyContentFile(ctx, { dest: p.dest, mode: '0644', rollback_group: p.rollback_group }, change);
+  },
+});
