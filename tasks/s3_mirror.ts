@@ -1,9 +1,11 @@
 // s3_mirror: a retire's first step. Copy every object under the drive prefix from the bucket to the
 // proxy's local root (<dest>/<prefix>/<name>, the path nginx tries before the bucket), with rclone.
 // Before anything is written, the disk must hold what is left plus a margin (a clear refusal
-// otherwise). A local file that differs from the bucket's object is never replaced, unless it is
-// one this task was copying when it was interrupted (its journal says so): then it is copied again.
-// Nothing in the bucket changes. Once the retire is finished and recorded, the bucket is not asked.
+// otherwise). Files are copied into a staging directory on the same disk and renamed into place
+// when complete, so nginx never serves half a file (rclone before 1.63 writes in place), and an
+// interrupted copy leaves nothing behind in the served tree. A local file that differs from the
+// bucket's object is never replaced. Nothing in the bucket changes. Once the retire is finished and
+// recorded, the bucket is not asked.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { nginxSizeBytes } from '../src/nginx-sizes.js';
@@ -18,8 +20,8 @@ const spec = params({
 });
 type Params = Infer<typeof spec>;
 
-/** The keys being copied, written before rclone starts and removed when it succeeded. */
-export const journalPath = (p: Params) => `${p.manifest}.copying`;
+/** Where files are copied before they are renamed into place (inside dest: the same filesystem). */
+export const stagingDir = (p: Params) => `${p.dest}/.mskplay-staging`;
 
 /** Free bytes and block size of the filesystem the local dir is (or will be) on. */
 const diskCommand = (p: Params) =>
@@ -30,7 +32,6 @@ const human = (b: number) => (b >= 1024 ** 3 ? `${(b / 1024 ** 3).toFixed(1)} Gi
 export interface MirrorData {
   keys: string[];
   bytes: number;
-  redo: string[];
 }
 
 export default defineTask<Params, MirrorData>({
@@ -45,9 +46,8 @@ export default defineTask<Params, MirrorData>({
     { kind: 'cmd', cmd: bucketListing(p, '--hash --no-mimetype --no-modtime'), stdin: bucketEnv(p) },
     { kind: 'cmd', cmd: localSizesCommand(p) },
     { kind: 'cmd', cmd: diskCommand(p) },
-    { kind: 'cmd', cmd: sh`cat ${journalPath(p)} 2>/dev/null || true` },
   ],
-  plan: (ctx, p, [ver, ls, local, disk, journal]) => {
+  plan: (ctx, p, [ver, ls, local, disk]) => {
     const listing = ls as CmdState;
     if (p.finish && listing.code === 0 && listing.stdout.startsWith(FINISHED_MARK))
       return { action: 'ok', msg: `the retire is finished: ${localDir(p)} is the drive, the bucket ${p.from.bucket} is not asked` };
@@ -56,7 +56,7 @@ export default defineTask<Params, MirrorData>({
         return {
           action: 'change',
           summary: `mirror ${p.from.bucket}/${p.prefix}/ to ${localDir(p)} (rclone not installed yet)`,
-          data: { keys: [], bytes: 0, redo: [] },
+          data: { keys: [], bytes: 0 },
         };
       throw new TaskError('rclone is not installed', 'the retire play installs it first (package: rclone)');
     }
@@ -70,16 +70,13 @@ export default defineTask<Params, MirrorData>({
     if (unsafe.length)
       throw new TaskError(`${unsafe.length} key(s) under ${p.prefix}/ are not plain paths (e.g. ${p.prefix}/${unsafe[0]}): they cannot be mirrored to files`);
     const have = parseLocalSizes((local as CmdState).stdout);
-    const copying = new Set((journal as CmdState).stdout.split('\n').filter(Boolean));
-    const differ = [...src].filter(([k, e]) => have.has(k) && have.get(k) !== e.size).map(([k]) => k);
-    const redo = differ.filter((k) => copying.has(k));
-    const foreign = differ.filter((k) => !copying.has(k));
+    const foreign = [...src].filter(([k, e]) => have.has(k) && have.get(k) !== e.size).map(([k]) => k);
     if (foreign.length)
       throw new TaskError(
         `${foreign.length} file(s) in ${localDir(p)} differ from the bucket's objects of the same name (e.g. ${foreign[0]}: ${have.get(foreign[0]!)} bytes, the object ${src.get(foreign[0]!)!.size}): never replaced`,
         'nginx serves these files instead of the objects today: compare them and move them away (or put the objects there) by hand, then run again',
       );
-    const left = [...src].filter(([k]) => !have.has(k) || redo.includes(k));
+    const left = [...src].filter(([k]) => !have.has(k));
     const bytes = left.reduce((s, [, e]) => s + e.size, 0);
     if (!left.length) return { action: 'ok', msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${localDir(p)}` };
     // What the files take on disk (whole blocks), against what is free, with the margin kept.
@@ -96,26 +93,33 @@ export default defineTask<Params, MirrorData>({
       );
     return {
       action: 'change',
-      summary: `mirror ${left.length} of ${src.size} object(s) (${bytes} bytes) from ${p.from.bucket} at ${p.from.endpoint} to ${localDir(p)} (${human(free)} free on ${dir})${redo.length ? `; ${redo.length} interrupted file(s) again` : ''}`,
-      data: { keys: left.map(([k]) => k), bytes, redo },
+      summary: `mirror ${left.length} of ${src.size} object(s) (${bytes} bytes) from ${p.from.bucket} at ${p.from.endpoint} to ${localDir(p)} (${human(free)} free on ${dir})`,
+      data: { keys: left.map(([k]) => k), bytes },
     };
   },
   apply: async (ctx, p, change) => {
     const t0 = Date.now();
-    const { keys, bytes, redo } = change.data;
-    // The journal first: if this copy is cut off, the next run knows which partial files are its own.
+    const { keys, bytes } = change.data;
+    const stage = stagingDir(p);
     await ctx.run({
-      cmd: sh`set -e; umask 022; mkdir -p -- ${localDir(p)} "$(dirname -- ${journalPath(p)})"; cat > ${journalPath(p)}`,
+      cmd: sh`set -e; umask 022; mkdir -p -- ${localDir(p)} ${`${stage}/data`}; cat > ${`${stage}/keys`}`,
       stdin: keys.join('\n') + '\n',
-      what: 'writing the mirror journal',
+      what: 'listing the objects to mirror',
     });
-    if (redo.length) await ctx.run({ cmd: sh`cd ${localDir(p)} && xargs -d '\n' rm -f --`, stdin: redo.join('\n') + '\n', what: 'removing interrupted files' });
-    // --ignore-existing: a local file is never replaced (the ones above were removed first).
-    const cmd = `umask 022; ${RCLONE_ENV} rclone copy --ignore-existing ${COPY_FLAGS} ${sh`${`old:${p.from.bucket}/${p.prefix}`} ${localDir(p)}`}`;
-    const r = await runRcloneCopy(ctx, cmd, bucketEnv(p), keys.length);
+    // Only the keys the plan counted; a partial file of an interrupted run differs in size and is copied again.
+    const copy =
+      `umask 022; ${RCLONE_ENV} rclone copy ${sh`--files-from=${`${stage}/keys`}`} ${COPY_FLAGS} ` +
+      sh`${`old:${p.from.bucket}/${p.prefix}`} ${`${stage}/data/${p.prefix}`}`;
+    const r = await runRcloneCopy(ctx, copy, bucketEnv(p), keys.length);
     if (r.code !== 0)
       throw new TaskError(`rclone copy failed (exit ${r.code}) after ${r.done} of ${keys.length} object(s); a re-run goes on where it stopped`, r.tail);
-    await ctx.run({ cmd: sh`rm -f -- ${journalPath(p)}`, what: 'removing the mirror journal' });
+    // Whole files into place, each by a rename on the same disk; an existing file is never replaced.
+    await ctx.run({
+      cmd:
+        `set -e; export RCLONE_CONFIG=/dev/null; rclone move --ignore-existing --delete-empty-src-dirs ${sh`${`${stage}/data/${p.prefix}`} ${localDir(p)}`}; ` +
+        sh`rm -rf -- ${stage}`,
+      what: 'moving the mirrored files into place',
+    });
     const s = (Date.now() - t0) / 1000;
     return { changed: true, msg: `mirrored ${keys.length} object(s), ${bytes} bytes, in ${s.toFixed(1)} s` };
   },

@@ -317,6 +317,23 @@ async function createTestUser(dir: string, ns: string | undefined, uid: string, 
 }
 
 /** HTTP status of an anonymous HTTPS request to the endpoint (curl, inside the service's netns). */
+/**
+ * Stop the first provider's gateway alone (radosgw A; B and the cluster go on): what a host sees
+ * when its S3 service is gone. startGatewayA brings it back with the same config and data.
+ */
+export async function stopGatewayA(svc: S3Service): Promise<void> {
+  await stopDaemon(path.join(svc.dir, 'pids', 'rgw.pid'));
+}
+
+export async function startGatewayA(svc: S3Service): Promise<void> {
+  await spawnDaemon({ name: 'rgw', argv: ['radosgw', '-c', path.join(svc.dir, 'ceph.conf'), '-n', RGW_NAME, '-f'], dir: svc.dir, netns: svc.netns });
+  await waitUntil('radosgw answering HTTPS again', async () => (await s3Status(svc, '/')) === 200, {
+    timeoutMs: 60_000,
+    intervalMs: 300,
+    diag: () => tailFile(path.join(svc.dir, 'log', `${RGW_NAME}.log`)),
+  });
+}
+
 export async function s3Status(svc: S3Service, urlPath: string, host = svc.endpoint): Promise<number> {
   const r = await run(
     [
