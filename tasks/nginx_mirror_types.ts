@@ -29,12 +29,16 @@ export default defineTask<Params, ContentFileData>({
   ],
   plan: (ctx, p, [man, dest]) => {
     const m = parseManifest((man as FileState).content);
+    const file = { dest: p.dest, mode: '0644', rollback_group: p.rollback_group };
     if (!m) {
-      if (ctx.check)
-        return { action: 'change', summary: `write ${p.dest} once the mirror is verified (${p.manifest} not there yet)`, data: undefined as never };
-      throw new TaskError(`no verified mirror at ${p.manifest}`, 'the retire play mirrors and verifies the bucket before this task');
+      if (!ctx.check) throw new TaskError(`no verified mirror at ${p.manifest}`, 'the retire play mirrors and verifies the bucket before this task');
+      // Check mode before the first verify: the types are not known yet, but the file will be there,
+      // so nginx -t checks the vhost with an include of the same form (types from no object).
+      const empty = { bucket: '(not verified yet)', endpoint: '-', prefix: '-', dest: '-', finished: false, objects: {} };
+      const plan = planContentFile(file, renderTypes(empty, p.fallback), [dest as FileState]);
+      return plan.action === 'change' ? { ...plan, summary: `write ${p.dest} once the mirror is verified (${p.manifest} not there yet)` } : plan;
     }
-    return planContentFile({ dest: p.dest, mode: '0644', rollback_group: p.rollback_group }, renderTypes(m, p.fallback), [dest as FileState]);
+    return planContentFile(file, renderTypes(m, p.fallback), [dest as FileState]);
   },
   apply: async (ctx, p, change) => {
     await ctx.run({ cmd: sh`mkdir -p -m 0755 -- "$(dirname -- ${p.dest})"`, what: 'making the include directory' });

@@ -25,7 +25,7 @@ import {
 import { writeFileAtomic } from './lib/files.js';
 
 /** `<md5>  <path>` of every local file (md5sum reads them all: this is the verify). */
-const localSumsCommand = (p: Params) => sh`if [ -d ${localDir(p)} ]; then cd ${localDir(p)} && find . -type f -printf '%P\0' | xargs -0 -r md5sum; fi`;
+const localSumsCommand = (p: Params) => sh`if [ -d ${localDir(p)} ]; then cd ${localDir(p)} && find . -type f -printf '%P\\0' | xargs -0 -r md5sum; fi`;
 
 export function parseSums(out: string): Map<string, string> {
   const m = new Map<string, string>();

@@ -1,0 +1,70 @@
+// What the drive e2e tests (layout C, move, retire) do on a host: upload through the host's Misskey
+// API, fetch URLs through the host's nginx, and poll every URL during a play, counting any answer
+// other than 200.
+import assert from 'node:assert/strict';
+import type { World } from '../world/world.js';
+import { TOKENS } from '../world/sandbox.js';
+
+export interface Upload {
+  id: string;
+  url: string;
+  /** The uploaded bytes on the host. */
+  file: string;
+  /** The Content-Type Misskey stored it with. */
+  type: string;
+}
+
+/** Upload a file through the host's Misskey API (its storage of the moment decides where it goes). */
+export async function upload(world: World, h: string, file: string, type: string): Promise<Upload> {
+  const out = (
+    await world.hostExecOk(
+      h,
+      `printf %s '${TOKENS.admin}' | curl -sS -F 'i=<-' -F 'file=@${file};type=${type}' -w '\\n%{http_code}' http://127.0.0.1:3000/api/drive/files/create`,
+    )
+  ).stdout;
+  const cut = out.lastIndexOf('\n');
+  assert.equal(out.slice(cut + 1), '200', out);
+  const r = JSON.parse(out.slice(0, cut)) as { id: string; url: string; type: string };
+  return { id: r.id, url: r.url, file, type: r.type };
+}
+
+/** A file of `size` bytes on the host: a PNG signature and then bytes of `seed`. */
+export async function makeFile(world: World, h: string, file: string, seed: number, size: number, png = true): Promise<void> {
+  await world.hostExecOk(
+    h,
+    `python3 -c 'import sys; sys.stdout.buffer.write(${png ? 'bytes([137,80,78,71,13,10,26,10]) + ' : ''}bytes((i * ${seed}) % 251 for i in range(8, ${size})))' > ${file}`,
+  );
+}
+
+/** `<status> <content-type> SAME|DIFF` of each upload, fetched through the host's nginx (TLS, 127.0.0.1). */
+export async function fetchAll(world: World, h: string, ups: Upload[]): Promise<string[]> {
+  const script = ups.map((u) => {
+    const host = new URL(u.url).hostname;
+    return `c=$(curl -sk --resolve ${host}:443:127.0.0.1 -o /tmp/got -D /tmp/h -w '%{http_code}' '${u.url}'); t=$(tr -d '\\r' < /tmp/h | sed -n 's/^content-type: //ip'); cmp -s /tmp/got ${u.file} && s=SAME || s=DIFF; echo "$c $t $s"`;
+  });
+  return (await world.hostExecOk(h, script.join('\n'))).stdout.trim().split('\n');
+}
+
+/** Every upload answers 200 with its bytes and its stored type. */
+export async function assertAllServed(world: World, h: string, ups: Upload[]): Promise<void> {
+  const got = await fetchAll(world, h, ups);
+  ups.forEach((u, i) => assert.equal(got[i], `200 ${u.type} SAME`, `${h}: ${u.url}`));
+}
+
+/** A poller on the host (a transient unit): every URL through nginx, again and again. */
+export async function startPoller(world: World, h: string, ups: Upload[]): Promise<void> {
+  const list = ups.map((u) => u.url).join(' ');
+  const host = new URL(ups[0]!.url).hostname;
+  await world.hostExecOk(
+    h,
+    `rm -f /tmp/poll.bad /tmp/poll.n; systemd-run --unit=mss-poller --quiet sh -c 'while :; do for u in ${list}; do c=$(curl -sk --resolve ${host}:443:127.0.0.1 -o /dev/null -w "%{http_code}" "$u"); [ "$c" = 200 ] || echo "$u $c" >> /tmp/poll.bad; echo >> /tmp/poll.n; done; sleep 0.1; done'`,
+  );
+}
+
+/** Stop the poller: the answers other than 200 it saw (empty: none), and how many fetches it made. */
+export async function stopPoller(world: World, h: string): Promise<{ bad: string; fetches: number }> {
+  await world.hostExecOk(h, 'systemctl stop mss-poller');
+  const bad = (await world.hostExecOk(h, 'cat /tmp/poll.bad 2>/dev/null || true')).stdout.trim();
+  const fetches = Number((await world.hostExecOk(h, 'wc -l < /tmp/poll.n')).stdout.trim());
+  return { bad, fetches };
+}
