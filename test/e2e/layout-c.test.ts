@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { WORLD } from '../world/config.js';
 import type { HostInfo } from '../world/world.js';
-import { TOKENS, inventoryPath, getSandbox, siteEnv, startSiteHosts, type Sandbox, type SiteHostVars } from '../world/sandbox.js';
+import { inventoryPath, getSandbox, siteEnv, startSiteHosts, type Sandbox, type SiteHostVars } from '../world/sandbox.js';
 import { digest } from './digest.js';
+import { upload as uploadTo, type Upload } from './drive.js';
 import { play, recap } from './play.js';
 
 const ROLES: Record<string, SiteHostVars> = {
@@ -15,13 +16,6 @@ const ROLES: Record<string, SiteHostVars> = {
   h26: { layout: 'files', misskey: 'v12', vars: { proxy_cache_valid_errors: '2s' } },
 };
 const VHOST = '/etc/nginx/sites-available/misskey.conf';
-
-interface Upload {
-  id: string;
-  url: string;
-  file: string;
-  type: string;
-}
 
 describe('layout C: object storage under /files, files from before still served', function () {
   this.timeout(600_000);
@@ -34,17 +28,7 @@ describe('layout C: object storage under /files, files from before still served'
   const old: Record<string, Upload[]> = {};
   const fresh: Record<string, Upload[]> = {};
 
-  /** Upload a file through the host's Misskey API (its storage of the moment decides where it goes). */
-  const upload = async (h: string, file: string, type: string): Promise<Upload> => {
-    const out = await sh(
-      h,
-      `printf %s '${TOKENS.admin}' | curl -sS -F 'i=<-' -F 'file=@${file};type=${type}' -w '\\n%{http_code}' http://127.0.0.1:3000/api/drive/files/create`,
-    );
-    const cut = out.lastIndexOf('\n');
-    assert.equal(out.slice(cut + 1), '200', out);
-    const r = JSON.parse(out.slice(0, cut)) as { id: string; url: string; type: string };
-    return { id: r.id, url: r.url, file, type: r.type };
-  };
+  const upload = (h: string, file: string, type: string) => uploadTo(sb.world, h, file, type);
   /** GET through nginx (the host's own TLS vhost): status, X-Cache, Content-Type, and whether the bytes match. */
   const fetch = async (h: string, url: string, file?: string) => {
     const u = new URL(url);

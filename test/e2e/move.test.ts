@@ -23,6 +23,7 @@ import {
   type SiteHostVars,
 } from '../world/sandbox.js';
 import { digest } from './digest.js';
+import { assertAllServed, makeFile, startPoller, stopPoller, upload, type Upload } from './drive.js';
 import { play, recap } from './play.js';
 
 const ROLES: Record<string, SiteHostVars> = {
@@ -37,29 +38,12 @@ describe('move: the drive to another provider, every URL unchanged', function ()
   let sb: Sandbox;
   let hosts: HostInfo[];
   let moveInv: string;
-  const urls: Record<string, { url: string; file: string; type: string }[]> = {};
+  const urls: Record<string, Upload[]> = {};
   // During the move: the new target is B (its own keys), the old one A (the keys Misskey has now).
   const env = moveEnv();
   const move = (args: string[]) => play(['move', '-i', moveInv, ...args], { env, timeoutMs: 600_000 });
   const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
   const base = (h: HostInfo) => (ROLES[h.name]!.layout === 'subdomain' ? `s3.${h.domain}` : h.domain);
-  const upload = async (h: string, file: string, type: string) => {
-    const out = await sh(
-      h,
-      `printf %s '${TOKENS.admin}' | curl -sS -F 'i=<-' -F 'file=@${file};type=${type}' -w '\\n%{http_code}' http://127.0.0.1:3000/api/drive/files/create`,
-    );
-    const cut = out.lastIndexOf('\n');
-    assert.equal(out.slice(cut + 1), '200', out);
-    return { url: (JSON.parse(out.slice(0, cut)) as { url: string }).url, file, type };
-  };
-  const fetchAll = async (h: HostInfo) => {
-    const script = urls[h.name]!.map(
-      (u) =>
-        `c=$(curl -sk --resolve ${base(h)}:443:127.0.0.1 -o /tmp/got -D /tmp/h -w '%{http_code}' '${u.url}'); t=$(tr -d '\\r' < /tmp/h | sed -n 's/^content-type: //ip'); cmp -s /tmp/got ${u.file} && s=SAME || s=DIFF; echo "$c $t $s"`,
-    );
-    return (await sh(h.name, script.join('\n'))).trim().split('\n');
-  };
-
   before(async function () {
     this.timeout(1_200_000);
     sb = await getSandbox();
@@ -70,11 +54,8 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     for (const h of hosts) {
       urls[h.name] = [];
       for (let i = 0; i < 4; i++) {
-        await sh(
-          h.name,
-          `python3 -c 'import sys; sys.stdout.buffer.write(bytes([137,80,78,71,13,10,26,10]) + bytes((i * ${i + 3}) % 251 for i in range(8, ${2000 + i * 700})))' > /tmp/m${i}.png`,
-        );
-        urls[h.name]!.push(await upload(h.name, `/tmp/m${i}.png`, 'image/png'));
+        await makeFile(sb.world, h.name, `/tmp/m${i}.png`, i + 3, 2000 + i * 700);
+        urls[h.name]!.push(await upload(sb.world, h.name, `/tmp/m${i}.png`, 'image/png'));
       }
     }
     const vars = Object.fromEntries(hosts.map((h) => [h.name, moveVars(h, sb, ROLES[h.name]!, `mss-${h.name}-new`)]));
@@ -163,13 +144,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
 
   it('moves all four (copy, fallback, Misskey to B, copy again, verify) with every URL answering 200 throughout; a second run changes nothing', async () => {
     // A poller per host: every URL through nginx, again and again, for the whole move.
-    for (const h of hosts) {
-      const list = urls[h.name]!.map((u) => u.url).join(' ');
-      await sh(
-        h.name,
-        `rm -f /tmp/poll.bad /tmp/poll.n; systemd-run --unit=mss-poller --quiet sh -c 'while :; do for u in ${list}; do c=$(curl -sk --resolve ${base(h)}:443:127.0.0.1 -o /dev/null -w "%{http_code}" "$u"); [ "$c" = 200 ] || echo "$u $c" >> /tmp/poll.bad; echo >> /tmp/poll.n; done; sleep 0.1; done'`,
-      );
-    }
+    for (const h of hosts) await startPoller(sb.world, h.name, urls[h.name]!);
     const r = await move([]);
     assert.equal(r.code, 0, r.all);
     for (const h of hosts) {
@@ -206,12 +181,10 @@ describe('move: the drive to another provider, every URL unchanged', function ()
       assert.deepEqual([meta.objectStorageEndpoint, meta.objectStorageBucket], [WORLD.s3b.endpoint, `mss-${h}-new`]);
     }
     for (const h of hosts) {
-      await sh(h.name, 'systemctl stop mss-poller');
-      const bad = await sh(h.name, 'cat /tmp/poll.bad 2>/dev/null || true');
-      const n = Number((await sh(h.name, 'wc -l < /tmp/poll.n')).trim());
-      assert.equal(bad.trim(), '', `${h.name}: answers other than 200 during the move`);
-      assert.ok(n >= urls[h.name]!.length * 3, `${h.name}: the poller ran (${n} fetches)`);
-      for (const line of await fetchAll(h)) assert.match(line, /^200 image\/png SAME$/);
+      const p = await stopPoller(sb.world, h.name);
+      assert.equal(p.bad, '', `${h.name}: answers other than 200 during the move`);
+      assert.ok(p.fetches >= urls[h.name]!.length * 3, `${h.name}: the poller ran (${p.fetches} fetches)`);
+      await assertAllServed(sb.world, h.name, urls[h.name]!);
     }
   });
 
@@ -229,7 +202,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
         h.name,
         `umask 077; printf '[default]\\naccess_key = ${WORLD.s3.accessKey}\\nsecret_key = ${WORLD.s3.secretKey}\\nhost_base = ${WORLD.s3.endpoint}\\nhost_bucket = %%(bucket)s.${WORLD.s3.endpoint}\\n' > /root/old.cfg; s3cmd -c /root/old.cfg delpolicy s3://mss-${h.name}-drive >/dev/null; rm -f /root/old.cfg; systemctl stop nginx; rm -rf /var/cache/nginx/proxy_cache_images/*; systemctl start nginx`,
       );
-      for (const line of await fetchAll(h)) assert.match(line, /^200 image\/png SAME$/, `${h.name}: ${line}`);
+      await assertAllServed(sb.world, h.name, urls[h.name]!);
     }
     const json = runPath('move-final.json');
     const final = await move(['--check', '-e', 'move_finish=true', '--json', json]);
