@@ -55,8 +55,11 @@ export interface FileDiff {
  *            reported as skipped ("would run"); in a run, apply decides whether it changed.
  *  - skip:   not applicable on this host (with a reason).
  */
+/** Counts a task reports for --json (e.g. objects and bytes left or copied): numbers only, never secrets. */
+export type Totals = Record<string, number>;
+
 export type Plan<D = unknown> =
-  | { action: 'ok'; msg?: string }
+  | { action: 'ok'; msg?: string; totals?: Totals }
   | {
       action: 'change';
       summary: string;
@@ -68,8 +71,9 @@ export type Plan<D = unknown> =
       /** The commands a run would execute, known in advance: shown by --check -vv, asserted by fixtures. */
       steps?: Step[];
       data?: D;
+      totals?: Totals;
     }
-  | { action: 'run'; summary: string; steps?: Step[]; data?: D }
+  | { action: 'run'; summary: string; steps?: Step[]; data?: D; totals?: Totals }
   | { action: 'skip'; msg: string };
 
 /** What apply receives: only a plan that acts, its data present. */
@@ -89,6 +93,7 @@ export interface Step {
 export interface ApplyResult {
   changed: boolean;
   msg?: string;
+  totals?: Totals;
 }
 
 /** Per-host state shared by the tasks of one run (rollback groups, what changed). */

@@ -79,11 +79,13 @@ export default defineTask<Params, { keys: number; bytes: number }>({
       );
     const left = [...src].filter(([k]) => !dst.has(k));
     const bytes = left.reduce((s, [, e]) => s + e.size, 0);
-    if (!left.length) return { action: 'ok', msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${p.to.bucket}` };
+    const totals = { objects: src.size, left: left.length, bytes_left: bytes };
+    if (!left.length) return { action: 'ok', msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${p.to.bucket}`, totals };
     return {
       action: 'change',
       summary: `copy ${left.length} of ${src.size} object(s) (${bytes} bytes) from ${p.from.bucket} at ${p.from.endpoint} to ${p.to.bucket} at ${p.to.endpoint}`,
       data: { keys: left.length, bytes },
+      totals,
     };
   },
   apply: async (ctx, p, change) => {
@@ -96,6 +98,10 @@ export default defineTask<Params, { keys: number; bytes: number }>({
     if (code !== 0) throw new TaskError(`rclone copy failed (exit ${code}) after ${done} of ${total} object(s); a re-run goes on where it stopped`, tail);
     const s = (Date.now() - t0) / 1000;
     const rate = s > 0 ? ` (${(change.data.bytes / 1024 / 1024 / s).toFixed(1)} MiB/s)` : '';
-    return { changed: true, msg: `copied ${total} object(s), ${change.data.bytes} bytes, in ${s.toFixed(1)} s${rate}` };
+    return {
+      changed: true,
+      msg: `copied ${total} object(s), ${change.data.bytes} bytes, in ${s.toFixed(1)} s${rate}`,
+      totals: { copied: total, bytes: change.data.bytes, seconds: Number(s.toFixed(1)) },
+    };
   },
 });

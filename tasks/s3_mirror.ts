@@ -10,7 +10,7 @@ import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { nginxSizeBytes } from '../src/nginx-sizes.js';
 import { params, str, type Infer } from '../src/params-spec.js';
-import { defineTask, type CmdState } from '../src/task.js';
+import { defineTask, type CmdState, type Plan } from '../src/task.js';
 import { COPY_FLAGS, RCLONE_ENV, parseLsjson, runRcloneCopy } from './lib/rclone.js';
 import { FINISHED_MARK, bucketEnv, bucketListing, localDir, localSizesCommand, mirrorShape, parseLocalSizes, unsafeKey } from './lib/mirror.js';
 
@@ -47,7 +47,7 @@ export default defineTask<Params, MirrorData>({
     { kind: 'cmd', cmd: localSizesCommand(p) },
     { kind: 'cmd', cmd: diskCommand(p) },
   ],
-  plan: (ctx, p, [ver, ls, local, disk]) => {
+  plan: (ctx, p, [ver, ls, local, disk]): Plan<MirrorData> => {
     const listing = ls as CmdState;
     if (p.finish && listing.code === 0 && listing.stdout.startsWith(FINISHED_MARK))
       return { action: 'ok', msg: `the retire is finished: ${localDir(p)} is the drive, the bucket ${p.from.bucket} is not asked` };
@@ -78,7 +78,12 @@ export default defineTask<Params, MirrorData>({
       );
     const left = [...src].filter(([k]) => !have.has(k));
     const bytes = left.reduce((s, [, e]) => s + e.size, 0);
-    if (!left.length) return { action: 'ok', msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${localDir(p)}` };
+    if (!left.length)
+      return {
+        action: 'ok',
+        msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${localDir(p)}`,
+        totals: { objects: src.size, left: 0, bytes_left: 0 },
+      };
     // What the files take on disk (whole blocks), against what is free, with the margin kept.
     const [dir, freeS, blockS] = (disk as CmdState).stdout.trim().split(' ');
     const free = Number(freeS);
@@ -95,6 +100,7 @@ export default defineTask<Params, MirrorData>({
       action: 'change',
       summary: `mirror ${left.length} of ${src.size} object(s) (${bytes} bytes) from ${p.from.bucket} at ${p.from.endpoint} to ${localDir(p)} (${human(free)} free on ${dir})`,
       data: { keys: left.map(([k]) => k), bytes },
+      totals: { objects: src.size, left: left.length, bytes_left: bytes, disk_needed: need, disk_free: free },
     };
   },
   apply: async (ctx, p, change) => {
@@ -121,6 +127,10 @@ export default defineTask<Params, MirrorData>({
       what: 'moving the mirrored files into place',
     });
     const s = (Date.now() - t0) / 1000;
-    return { changed: true, msg: `mirrored ${keys.length} object(s), ${bytes} bytes, in ${s.toFixed(1)} s` };
+    return {
+      changed: true,
+      msg: `mirrored ${keys.length} object(s), ${bytes} bytes, in ${s.toFixed(1)} s`,
+      totals: { copied: keys.length, bytes, seconds: Number(s.toFixed(1)) },
+    };
   },
 });

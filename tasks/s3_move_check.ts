@@ -81,7 +81,12 @@ export default defineTask<Params>({
     const bytes = [...src.values()].reduce((a, b) => a + b, 0);
     const nw = s.get('new');
     // s3cmd's exit 12 is "not found": the bucket does not exist yet (the storage play makes it).
-    if (nw && nw.rc === 12) return { action: 'ok', msg: `old bucket: ${src.size} object(s), ${bytes} bytes; the new bucket ${p.to.bucket} is made next` };
+    if (nw && nw.rc === 12)
+      return {
+        action: 'ok',
+        msg: `old bucket: ${src.size} object(s), ${bytes} bytes; the new bucket ${p.to.bucket} is made next`,
+        totals: { objects: src.size, bytes, copied: 0, left: src.size, bytes_left: bytes },
+      };
     if (!nw || nw.rc !== 0)
       throw new TaskError(
         `the new bucket ${p.to.bucket} at ${p.to.endpoint} exists but cannot be listed with the new keys: ${last(nw?.text ?? '')}`,
@@ -95,7 +100,12 @@ export default defineTask<Params>({
         'point the move at an empty bucket, or compare and remove those objects by hand',
       );
     const done = [...src.keys()].filter((k) => dst.has(k)).length;
-    return { action: 'ok', msg: `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left` };
+    const bytesLeft = [...src].filter(([k]) => !dst.has(k)).reduce((a, [, n]) => a + n, 0);
+    return {
+      action: 'ok',
+      msg: `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left`,
+      totals: { objects: src.size, bytes, copied: done, left: src.size - done, bytes_left: bytesLeft },
+    };
   },
   apply: async () => ({ changed: false }),
 });

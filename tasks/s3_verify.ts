@@ -50,11 +50,16 @@ export default defineTask<Params>({
     const diffs = compare(src, parseLsjson((n as CmdState).stdout));
     const missing = diffs.filter((d) => d.problem === 'missing');
     const other = diffs.filter((d) => d.problem !== 'missing');
+    const totals = { objects: src.size, missing: missing.length, different: other.length };
     if (!diffs.length)
-      return { action: 'ok', msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${p.to.bucket} with the same size, MD5 and Content-Type` };
+      return {
+        action: 'ok',
+        totals,
+        msg: `all ${src.size} object(s) of ${p.from.bucket}/${p.prefix}/ are in ${p.to.bucket} with the same size, MD5 and Content-Type`,
+      };
     // Check mode: the copy before this task would bring the missing ones.
     if (ctx.check && !other.length)
-      return { action: 'run', summary: `verify after the copy: ${missing.length} of ${src.size} object(s) not in ${p.to.bucket} yet` };
+      return { action: 'run', summary: `verify after the copy: ${missing.length} of ${src.size} object(s) not in ${p.to.bucket} yet`, totals };
     const report = diffs.slice(0, 20).map((d) => `${p.prefix}/${d.key}: ${d.problem}`);
     throw new TaskError(
       `verify failed: ${missing.length} object(s) missing and ${other.length} different in ${p.to.bucket} (of ${src.size})`,

@@ -192,7 +192,9 @@ class HostRunner {
         // Masked at once: values found in secret fields are then masked in everything that follows.
         const diffs = plan.action === 'change' ? maskDiffs(plan.diffs, secrets, p.def) : undefined;
         if (plan.action === 'ok' || plan.action === 'skip') {
-          this.record(this.result(run, p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg }));
+          this.record(
+            this.result(run, p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg, totals: plan.action === 'ok' ? plan.totals : undefined }),
+          );
           continue;
         }
         const steps = plan.steps?.map(describeStep);
@@ -203,13 +205,13 @@ class HostRunner {
             for (const d of plan.diffs ?? []) run.state.planned.set(d.path, { content: d.after, group });
             for (const l of plan.links ?? []) run.state.planned.set(l.path, { link: l.target, group });
             for (const d of plan.dirs ?? []) run.state.planned.set(d, { dir: true, group });
-            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs, steps }));
+            this.record(this.result(run, p, 'changed', t0, { msg: plan.summary, diffs, steps, totals: plan.totals }));
             for (const n of p.entry.notify) run.notified.add(n);
           } else if (p.def.verify) {
             const v = await p.def.verify(this.applyContext(ctx, p), p.params, plan as Change);
             this.record(this.result(run, p, v.status ?? 'ok', t0, { msg: v.msg }));
           } else {
-            this.record(this.result(run, p, 'skipped', t0, { msg: `would run: ${plan.summary}`, steps }));
+            this.record(this.result(run, p, 'skipped', t0, { msg: `would run: ${plan.summary}`, steps, totals: plan.totals }));
           }
           continue;
         }
@@ -225,6 +227,7 @@ class HostRunner {
             msg: out.msg ?? (plan.action === 'change' ? plan.summary : undefined),
             diffs: out.changed ? diffs : undefined,
             steps,
+            totals: out.totals ?? plan.totals,
           }),
         );
       } catch (e) {

@@ -20,6 +20,8 @@ export interface TaskResult {
   ignored?: boolean;
   /** A change that a later validation put back (status 'ok': nothing changed in the end). */
   rolledBack?: boolean;
+  /** The task's counts (objects, bytes, ...): what is left in check mode, what was done in a run. */
+  totals?: Record<string, number>;
 }
 
 export interface HostReport {

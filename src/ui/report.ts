@@ -30,6 +30,15 @@ export function detailLines(reports: HostReport[], opts: { diff: boolean; check:
   return out;
 }
 
+/**
+ * Check mode: where a drifted host stands, by the first task that would change (a playbook's plays
+ * are its phases, as move and retire name them): its play, task and what it would do.
+ */
+export function nextStep(r: HostReport): { play: string; task: string; msg: string } | null {
+  const t = r.tasks.find((x) => x.status === 'changed' && !x.handler);
+  return t ? { play: t.play, task: t.task, msg: (t.msg ?? '').split('\n')[0]! } : null;
+}
+
 export function printSummary(reports: HostReport[], opts: { diff: boolean; check: boolean; warnings?: string[] }, c: ChalkInstance): void {
   const lines = detailLines(reports, opts, c);
   if (lines.length) console.log('\n' + lines.join('\n'));
@@ -40,8 +49,13 @@ export function printSummary(reports: HostReport[], opts: { diff: boolean; check
   if (opts.check) {
     const drifted = reports.filter((r) => r.counts.changed > 0).map((r) => r.host);
     const bad = reports.some((r) => r.unreachable || r.counts.failed > 0);
-    if (drifted.length) console.log(c.yellow(`\nDRIFT on ${drifted.length} host(s): ${drifted.join(', ')} (check mode: nothing was changed)`));
-    else if (!bad) console.log(c.green('\nno drift: every host matches the playbook'));
+    if (drifted.length) {
+      console.log(c.yellow(`\nDRIFT on ${drifted.length} host(s): ${drifted.join(', ')} (check mode: nothing was changed)`));
+      for (const r of reports) {
+        const n = r.counts.changed > 0 ? nextStep(r) : null;
+        if (n) console.log(c.yellow(`  ${r.host}: next: ${n.play} - ${n.task}${n.msg ? `: ${n.msg}` : ''}`));
+      }
+    } else if (!bad) console.log(c.green('\nno drift: every host matches the playbook'));
   }
 }
 
@@ -68,6 +82,7 @@ export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secre
           error: r.error ?? null,
           warnings: r.warnings ?? [],
           counts: r.counts,
+          next: meta.check ? nextStep(r) : undefined,
           commands: r.commands,
           durationMs: r.durationMs,
           tasks: r.tasks.map((t) => ({
@@ -82,6 +97,7 @@ export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secre
             msg: t.msg ?? null,
             commands: t.steps ?? [],
             diff: t.diffs?.map((d) => ({ path: d.path, unified: unifiedDiff(d) })) ?? [],
+            totals: t.totals ?? null,
             durationMs: t.durationMs,
           })),
         },

@@ -5,6 +5,7 @@
 // after finishing the proxy serves everything from B.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { WORLD, runPath } from '../world/config.js';
 import type { HostInfo } from '../world/world.js';
 import { MISSKEY_PATHS } from '../world/misskey-seed.js';
@@ -133,8 +134,22 @@ describe('move: the drive to another provider, every URL unchanged', function ()
       `${RCLONE_ENV} DEBIAN_FRONTEND=noninteractive apt-get install -y rclone >/dev/null 2>&1; printf '%s\\n' ${keys.join(' ')} > /tmp/two; RCLONE_CONFIG_NEW_NO_CHECK_BUCKET=false rclone mkdir new:mss-h31-new && rclone copy --metadata --files-from /tmp/two old:mss-h31-drive/misskey new:mss-h31-new/misskey`,
       { input: worldRemotes() },
     );
-    const c = await move(['--check', '--limit', 'h31']);
+    const json = runPath('move-interrupted.json');
+    const c = await move(['--check', '--limit', 'h31', '--json', json]);
     assert.equal(c.code, 3, c.all);
+    // Where the host stands: the first phase with something to do (s3cmd's config for the new keys here).
+    assert.match(c.stdout, /^ {2}h31: next: Object storage \(s3cmd, bucket, policy\) - s3cmd config \(keys, endpoint, HTTPS\): update \/root\/.s3cfg/m);
+    // The counts as fields of --json.
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+      hosts: Record<string, { next: { play: string }; tasks: { module: string; totals: unknown }[] }>;
+    };
+    const totals = (m: string) => report.hosts.h31!.tasks.find((t) => t.module === m)?.totals;
+    assert.equal(report.hosts.h31!.next.play, 'Object storage (s3cmd, bucket, policy)');
+    const check = totals('s3_move_check') as Record<string, number>;
+    const copy = totals('s3_copy') as Record<string, number>;
+    assert.deepEqual([check.objects, check.copied, check.left, copy.objects, copy.left], [4, 2, 2, 4, 2]);
+    assert.ok(check.bytes > check.bytes_left && check.bytes_left > 0, JSON.stringify(check));
+    assert.equal(copy.bytes_left, check.bytes_left);
     assert.match(
       c.stdout,
       /\[h31\] The old bucket is readable, the new keys work, nothing in the new bucket clashes - old bucket: 4 object\(s\), \d+ bytes; 2 already in mss-h31-new, 2 left/,
