@@ -1,6 +1,6 @@
 // s3_copy: copy every object under a prefix from one bucket/endpoint to another (a drive move),
-// with rclone from the distribution: two endpoints at once, bytes streamed through the host, and
-// Content-Type, Content-Disposition and Cache-Control kept (--metadata). Only objects the target
+// with rclone from the distribution: two endpoints at once, bytes streamed through the host (or
+// server-side, when both buckets share an endpoint and keys), and Content-Type, Content-Disposition and Cache-Control kept (--metadata). Only objects the target
 // does not have are copied; an object of the same key but another size or MD5 in the target is
 // refused before anything is copied (never overwritten); nothing is ever deleted.
 // Check mode says what is left (objects, bytes). Re-running resumes where a copy stopped.
@@ -17,6 +17,7 @@ import {
   remotesEnv as env,
   runRcloneCopy,
   sameTargetProblem,
+  serverSide,
   type Entry,
   type MoveParams as Params,
 } from './lib/rclone.js';
@@ -92,7 +93,8 @@ export default defineTask<Params, { keys: number; bytes: number }>({
     const t0 = Date.now();
     // --ignore-existing: an object already in the target is never touched (its upload may be newer).
     // The output streams: each copied object (INFO) and a stats line every 2 s, shown live.
-    const cmd = `${RCLONE_ENV} rclone copy --ignore-existing --metadata ${COPY_FLAGS} ${sh`${path('old', p.from, p.prefix)} ${path('new', p.to, p.prefix)}`}`;
+    const same = serverSide(p);
+    const cmd = `${RCLONE_ENV} rclone copy --ignore-existing --metadata ${COPY_FLAGS} ${sh`${path('old', p.from, p.prefix)} ${path(same ? 'old' : 'new', p.to, p.prefix)}`}`;
     const { code, done, tail } = await runRcloneCopy(ctx, cmd, env(p), change.data.keys);
     const total = change.data.keys;
     if (code !== 0) throw new TaskError(`rclone copy failed (exit ${code}) after ${done} of ${total} object(s); a re-run goes on where it stopped`, tail);
@@ -100,7 +102,7 @@ export default defineTask<Params, { keys: number; bytes: number }>({
     const rate = s > 0 ? ` (${(change.data.bytes / 1024 / 1024 / s).toFixed(1)} MiB/s)` : '';
     return {
       changed: true,
-      msg: `copied ${total} object(s), ${change.data.bytes} bytes, in ${s.toFixed(1)} s${rate}`,
+      msg: `copied ${total} object(s), ${change.data.bytes} bytes, in ${s.toFixed(1)} s${rate}${same ? ' (server-side: both buckets on one endpoint with the same keys)' : ''}`,
       totals: { copied: total, bytes: change.data.bytes, seconds: Number(s.toFixed(1)) },
     };
   },

@@ -75,6 +75,18 @@ export type MoveParams = Infer<typeof moveSpec>;
 /** stdin of a command on both remotes. */
 export const remotesEnv = (p: MoveParams) => `${remoteEnv('OLD', p.from)}\n${remoteEnv('NEW', p.to)}\n`;
 
+/**
+ * Both buckets with the same endpoint and keys (a move between buckets of one provider and
+ * account): one remote for both sides, so rclone copies server-side (S3 CopyObject), no bytes
+ * through the host.
+ */
+export const serverSide = (p: MoveParams) =>
+  p.from.endpoint === p.to.endpoint &&
+  p.from.access_key === p.to.access_key &&
+  p.from.secret_key === p.to.secret_key &&
+  (p.from.use_https ?? true) === (p.to.use_https ?? true) &&
+  (p.from.path_style ?? false) === (p.to.path_style ?? false);
+
 /** A move onto its own source is refused in preflight (validate). */
 export function sameTargetProblem(p: MoveParams): { param: string; message: string }[] {
   return p.from.endpoint === p.to.endpoint && p.from.bucket === p.to.bucket

@@ -51,20 +51,29 @@ export async function assertAllServed(world: World, h: string, ups: Upload[]): P
   ups.forEach((u, i) => assert.equal(got[i], `200 ${u.type} SAME`, `${h}: ${u.url}`));
 }
 
-/** A poller on the host (a transient unit): every URL through nginx, again and again. */
+/**
+ * A poller on the host (a transient unit): every URL through nginx, again and again. An answer other
+ * than 200 is counted as bad. A connection nginx closed before any answer (curl exit 16, 52 or 56:
+ * a reload closes connections whose request has not been read yet, and browsers send the request
+ * again on a fresh one) is sent once more, and counted apart; a refused or timed-out connection is bad.
+ */
 export async function startPoller(world: World, h: string, ups: Upload[]): Promise<void> {
   const list = ups.map((u) => u.url).join(' ');
   const host = new URL(ups[0]!.url).hostname;
+  const get = `curl -sk --max-time 20 --resolve ${host}:443:127.0.0.1 -o /dev/null -w "%{http_code}" "$u"`;
   await world.hostExecOk(
     h,
-    `rm -f /tmp/poll.bad /tmp/poll.n; systemd-run --unit=mss-poller --quiet sh -c 'while :; do for u in ${list}; do c=$(curl -sk --resolve ${host}:443:127.0.0.1 -o /dev/null -w "%{http_code}" "$u"); [ "$c" = 200 ] || echo "$u $c" >> /tmp/poll.bad; echo >> /tmp/poll.n; done; sleep 0.1; done'`,
+    `rm -f /tmp/poll.bad /tmp/poll.n /tmp/poll.closed; systemd-run --unit=mss-poller --quiet sh -c 'while :; do for u in ${list}; do ` +
+      `c=$(${get}); rc=$?; case $rc in 16|52|56) echo "$u rc=$rc" >> /tmp/poll.closed; c=$(${get}); rc=$?;; esac; ` +
+      `[ "$c" = 200 ] || echo "$u $c rc=$rc" >> /tmp/poll.bad; echo >> /tmp/poll.n; done; sleep 0.1; done'`,
   );
 }
 
-/** Stop the poller: the answers other than 200 it saw (empty: none), and how many fetches it made. */
-export async function stopPoller(world: World, h: string): Promise<{ bad: string; fetches: number }> {
+/** Stop the poller: the answers other than 200 it saw (empty: none), how many fetches it made, and how many connections were closed unanswered. */
+export async function stopPoller(world: World, h: string): Promise<{ bad: string; fetches: number; closed: number }> {
   await world.hostExecOk(h, 'systemctl stop mss-poller');
   const bad = (await world.hostExecOk(h, 'cat /tmp/poll.bad 2>/dev/null || true')).stdout.trim();
   const fetches = Number((await world.hostExecOk(h, 'wc -l < /tmp/poll.n')).stdout.trim());
-  return { bad, fetches };
+  const closed = Number((await world.hostExecOk(h, 'cat /tmp/poll.closed 2>/dev/null | wc -l')).stdout.trim());
+  return { bad, fetches, closed };
 }
