@@ -101,11 +101,39 @@ export default defineTask<Params>({
       );
     const done = [...src.keys()].filter((k) => dst.has(k)).length;
     const bytesLeft = [...src].filter(([k]) => !dst.has(k)).reduce((a, [, n]) => a + n, 0);
+    // Reading is not writing: an existing new bucket the keys may list but not write would only fail
+    // at the copy. So the run writes a test object at the bucket's root (outside the drive prefix)
+    // and removes it again; check mode only says it would.
     return {
-      action: 'ok',
-      msg: `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left`,
+      action: 'run',
+      summary: `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left; a write test on ${p.to.bucket}`,
+      steps: [{ cmd: writeTestScript(p.to.bucket), stdin: cfg(p.to), what: `the write test on ${p.to.bucket}` }],
       totals: { objects: src.size, bytes, copied: done, left: src.size - done, bytes_left: bytesLeft },
+      data: undefined,
     };
   },
-  apply: async () => ({ changed: false }),
+  apply: async (ctx, p, change) => {
+    const step = change.steps![0]!;
+    const r = await ctx.conn.exec(step.cmd, { stdin: step.stdin });
+    const why = last(r.stdout + r.stderr);
+    if (r.code === 3)
+      throw new TaskError(
+        `the new keys may list ${p.to.bucket} at ${p.to.endpoint} but not write to it: ${why}`,
+        'set MSK_S3_ACCESS_KEY / MSK_S3_SECRET_KEY to keys that may write the new bucket (or pick another s3_bucket); nothing was copied',
+      );
+    if (r.code === 4)
+      throw new TaskError(`the write test object in ${p.to.bucket} could not be removed: ${why}`, 'remove the .mskplay-write-test-* object by hand');
+    if (r.code !== 0) throw new TaskError(`the write test on ${p.to.bucket} failed (exit ${r.code}): ${why}`);
+    return { changed: false, msg: change.summary.replace(/; a write test on \S+$/, `; the new keys may write to ${p.to.bucket}`) };
+  },
 });
+
+/** Put a test object at the bucket's root and remove it (the new bucket's config on stdin). */
+export function writeTestScript(bucket: string): string {
+  return [
+    'umask 077; d=$(mktemp -d); trap \'rm -rf "$d"\' EXIT; cat > "$d/new"',
+    'k=".mskplay-write-test-$(date +%s)-$$"; echo "mskplay write test" > "$d/o"',
+    sh`s3cmd -c "$d/new" --no-progress put "$d/o" ${`s3://${bucket}/`}"$k" 2>&1 || exit 3`,
+    sh`s3cmd -c "$d/new" --no-progress del ${`s3://${bucket}/`}"$k" 2>&1 || exit 4`,
+  ].join('\n');
+}

@@ -77,7 +77,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     assert.match(r.stderr, /the move's target is its source \(mss-h31-drive at s3\.world\.test\)/);
   });
 
-  it('refuses, before anything changes, new keys the new provider rejects and a new bucket holding another object under an old key', async () => {
+  it('refuses, before anything changes, new keys the new provider rejects, a new bucket holding another object under an old key, and one the new keys may read but not write', async () => {
     const before = await digest(sb.world, 'h31', ['/etc', '/root', '/home/misskey', '/var/lib/misskey-standin']);
     const wrong = await play(['move', '-i', moveInv, '--limit', 'h31'], { env: { ...env, MSK_S3_ACCESS_KEY: 'NOSUCHACCESSKEY00001' }, timeoutMs: 300_000 });
     assert.equal(wrong.code, 2, wrong.all);
@@ -99,6 +99,17 @@ describe('move: the drive to another provider, every URL unchanged', function ()
         `the new bucket mss-h31-clash already holds 1 object\\(s\\) under misskey/ with an old key but another size \\(e\\.g\\. ${key.replace(/\./g, '\\.')}\\): a move never overwrites them`,
       ),
     );
+    // A new bucket the new keys may list but not write (a policy denies PutObject): the write test stops it.
+    await sb.world.hostExecOk(
+      'h31',
+      `umask 077; cat > /tmp/b.cfg; printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":["*"]},"Action":"s3:PutObject","Resource":"arn:aws:s3:::mss-h31-ro/*"}]}' > /tmp/p.json; s3cmd -c /tmp/b.cfg mb s3://mss-h31-ro >/dev/null && s3cmd -c /tmp/b.cfg setpolicy /tmp/p.json s3://mss-h31-ro >/dev/null; rc=$?; rm -f /tmp/b.cfg /tmp/p.json; exit $rc`,
+      { input: cfgB },
+    );
+    const roInv = sb.world.writeInventory(inventoryPath('move-ro.yml'), hosts, {}, { h31: moveVars(hosts[0]!, sb, ROLES.h31!, 'mss-h31-ro') });
+    const ro = await play(['move', '-i', roInv, '--limit', 'h31'], { env, timeoutMs: 300_000 });
+    assert.equal(ro.code, 2, ro.all);
+    assert.match(ro.all, /the new keys may list mss-h31-ro at s3b\.world\.test but not write to it: .*AccessDenied/);
+    assert.match(ro.all, /nothing was copied/);
     assert.equal(await digest(sb.world, 'h31', ['/etc', '/root', '/home/misskey', '/var/lib/misskey-standin']), before, 'nothing changed on the host');
     const gone = await sb.world.hostExec(
       'h31',
@@ -152,7 +163,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
     assert.equal(copy.bytes_left, check.bytes_left);
     assert.match(
       c.stdout,
-      /\[h31\] The old bucket is readable, the new keys work, nothing in the new bucket clashes - old bucket: 4 object\(s\), \d+ bytes; 2 already in mss-h31-new, 2 left/,
+      /\[h31\] The old bucket is readable, the new keys work, nothing in the new bucket clashes - would run: old bucket: 4 object\(s\), \d+ bytes; 2 already in mss-h31-new, 2 left; a write test on mss-h31-new/,
     );
     assert.match(c.stdout, /\[h31\] Objects copied from the old bucket \(first pass\) - copy 2 of 4 object\(s\) \(\d+ bytes\)/);
   });
