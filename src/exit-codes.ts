@@ -11,6 +11,8 @@ export const EXIT = {
   UNREACHABLE: 4,
   /** Bad input or usage: nothing ran on any host. */
   BAD_INPUT: 5,
+  /** Ctrl-C (SIGINT) or SIGTERM: the run was cut off; running it again goes on where it stopped. */
+  INTERRUPTED: 130,
 } as const;
 
 import type { HostReport } from './runner/types.js';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { CliArgs } from './cli-args.js';
 import { InputError } from './errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { Coordinator } from './runner/coord.js';
 import { loadPlaybook, resolvePlaybook, type Play } from './playbook/load.js';
 import { checkTags } from './playbook/tags.js';
 import { loadProject, type Project } from './project.js';
@@ -67,6 +68,20 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
   const c = makeChalk(process.stdout);
   const started = new Date();
   const mode = progressMode(args.json);
+  // Ctrl-C: say what state the hosts are in, then go. Every write is atomic (a temp file renamed) and
+  // the copies resume, so a second run goes on where this one stopped; the closed connections end
+  // the commands still running on the hosts.
+  const interrupted = (sig: string) => () => {
+    process.stderr.write(
+      `\n${sig}: the run was stopped; what each host finished is done; files are written whole (a temp file renamed) and the copies resume. Run the same command again to go on (--check shows where each host stands).\n`,
+    );
+    process.exit(EXIT.INTERRUPTED);
+  };
+  const onInt = interrupted('interrupted (SIGINT)');
+  const onTerm = interrupted('terminated (SIGTERM)');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  const coord = new Coordinator();
   const reports = await runWithProgress(
     work.map((w) => w.host),
     (host, events) =>
@@ -74,10 +89,12 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
         work.find((w) => w.host === host)!,
         specs.get(host)!,
         { check: args.check, forceHandlers: args.forceHandlers },
-        { registry: project.registry, templates, secrets, events },
+        { registry: project.registry, templates, secrets, events, coord },
       ),
     { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
   );
+  process.off('SIGINT', onInt);
+  process.off('SIGTERM', onTerm);
   const code = exitCodeFor(reports, args.check);
   if (mode !== 'silent') printSummary(reports, { diff: args.diff, check: args.check, warnings: inventory.warnings }, c);
   if (args.json) {

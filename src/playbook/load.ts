@@ -23,6 +23,8 @@ export interface TaskEntry {
   ignoreErrors: boolean;
   /** For handlers: topics it also answers to. */
   listen: string[];
+  /** Ansible's run_once: on one host of the play's partition, its result counting for all. */
+  runOnce: boolean;
   pos: SourcePos;
   /** Position of each param (top-level key) for error messages. */
   paramPos: Record<string, SourcePos>;
@@ -40,6 +42,12 @@ export interface Play {
   varsSpec: Map<string, VarSpec>;
   tasks: TaskEntry[];
   handlers: TaskEntry[];
+  /** Ansible's serial: batch sizes (numbers or "N%"), the last one repeated. */
+  serial?: (number | string)[];
+  /** Ansible's max_fail_percentage for serial batches. */
+  maxFailPercentage?: number;
+  /** A variable whose value partitions the play's hosts: run_once and serial act per partition. */
+  partition?: string;
   file: string;
   pos: SourcePos;
 }
@@ -49,8 +57,21 @@ export interface Playbook {
   plays: Play[];
 }
 
-const PLAY_KEYS = ['name', 'hosts', 'vars', 'defaults', 'vars_spec', 'tasks', 'handlers', 'tags', 'import_playbook'];
-const TASK_KEYS = ['name', 'tags', 'notify', 'when', 'ignore_errors', 'listen'];
+const PLAY_KEYS = [
+  'name',
+  'hosts',
+  'vars',
+  'defaults',
+  'vars_spec',
+  'tasks',
+  'handlers',
+  'tags',
+  'serial',
+  'max_fail_percentage',
+  'partition',
+  'import_playbook',
+];
+const TASK_KEYS = ['name', 'tags', 'notify', 'when', 'ignore_errors', 'listen', 'run_once'];
 
 /** `site` -> playbooks/site.yml; a path is taken as is. */
 export function resolvePlaybook(nameOrPath: string, playbookDir: string): string {
@@ -133,7 +154,28 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
       }
     }
     const varsSpec = play.vars_spec === undefined ? new Map<string, VarSpec>() : loadVarsSpec(resolveSpecFile(file, play.vars_spec, at(['vars_spec'])));
-    plays.push({ name, hosts, vars, defaults, varSources, varsSpec, tasks, handlers, file, pos: at([]) });
+    const serial = serialSpec(play.serial, at(['serial']));
+    const mfp = play.max_fail_percentage;
+    if (mfp !== undefined && (typeof mfp !== 'number' || mfp < 0 || mfp > 100))
+      throw new InputError('max_fail_percentage must be a number from 0 to 100', at(['max_fail_percentage']));
+    const partition = optString(play.partition, at(['partition']), 'partition');
+    if (partition !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(partition))
+      throw new InputError(`partition names a variable (e.g. misskey_instance), not an expression: ${JSON.stringify(partition)}`, at(['partition']));
+    plays.push({
+      name,
+      hosts,
+      vars,
+      defaults,
+      varSources,
+      varsSpec,
+      tasks,
+      handlers,
+      serial,
+      maxFailPercentage: mfp as number | undefined,
+      partition,
+      file,
+      pos: at([]),
+    });
   });
   return plays;
 }
@@ -190,6 +232,8 @@ function taskList(
     if (ignore !== undefined && typeof ignore !== 'boolean') throw new InputError('ignore_errors must be true or false', p(['ignore_errors']));
     if (!handlers && entry.listen !== undefined) throw new InputError('listen is only for handlers', p(['listen']));
     if (handlers && entry.notify !== undefined) throw new InputError('handlers cannot notify (keep the chain flat)', p(['notify']));
+    if (entry.run_once !== undefined && typeof entry.run_once !== 'boolean') throw new InputError('run_once must be true or false', p(['run_once']));
+    if (handlers && entry.run_once) throw new InputError('run_once is for tasks, not handlers', p(['run_once']));
     return {
       id: ids.next++,
       name,
@@ -200,10 +244,21 @@ function taskList(
       when,
       ignoreErrors: ignore === true,
       listen: stringList(entry.listen, p(['listen']), 'listen'),
+      runOnce: entry.run_once === true,
       pos: p(),
       paramPos,
     };
   });
+}
+
+/** serial: a number, "N%", or a list of them (Ansible). */
+function serialSpec(v: unknown, pos: SourcePos): (number | string)[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const list = Array.isArray(v) ? v : [v];
+  const ok = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && x > 0) || (typeof x === 'string' && /^([1-9]\d?|100)%$/.test(x));
+  if (!list.length || !list.every(ok))
+    throw new InputError('serial must be a batch size: a whole number above 0, a percentage like "30%", or a list of them', pos, 'e.g. serial: 1');
+  return list as (number | string)[];
 }
 
 function optString(v: unknown, pos: SourcePos, what: string): string | undefined {

@@ -15,6 +15,7 @@ import { describeStep, runStep } from './steps.js';
 import { LazyVars, type Templates } from '../template.js';
 import { magicVars, type HostPlay, type HostWork } from './prepare.js';
 import { emptyCounts, type HostReport, type RunEvents, type TaskResult } from './types.js';
+import type { Coordinator } from './coord.js';
 
 export interface HostDeps {
   connect(spec: ConnectSpec): Promise<Connection>;
@@ -24,6 +25,8 @@ export interface HostDeps {
   templates: Templates;
   secrets: Secrets;
   events: RunEvents;
+  /** What hosts wait for from each other (serial, run_once); without it each host runs alone. */
+  coord?: Coordinator;
 }
 
 export interface HostRunOptions {
@@ -49,6 +52,8 @@ interface Pending {
 }
 
 interface PlayRun {
+  /** The play's place in the playbook (the same on every host). */
+  index: number;
   hp: HostPlay;
   lazy: LazyVars;
   state: HostState;
@@ -84,6 +89,7 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
     }
   } finally {
     report.commands = conn?.commandCount ?? 0;
+    deps.coord?.hostGone(work.host);
     await conn?.close().catch(() => undefined);
   }
   report.durationMs = Date.now() - t0;
@@ -94,6 +100,8 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
 class HostRunner {
   /** Every task of every play, in order: one probe batch serves them all until something changes. */
   private queue: Pending[] = [];
+  /** The run_once task this host is running for its partition: its result goes to the others. */
+  private publishing?: { play: PlayRun; task: number };
 
   constructor(
     private readonly host: string,
@@ -109,19 +117,61 @@ class HostRunner {
     const planned = new Map();
     const runs = plays.map((hp): PlayRun => {
       const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check));
-      const r: PlayRun = { hp, lazy, state: { rollback: new Map(), changedGroups: new Set(), planned }, notified: new Set(), tasks: [] };
+      const r: PlayRun = { index: hp.playIndex, hp, lazy, state: { rollback: new Map(), changedGroups: new Set(), planned }, notified: new Set(), tasks: [] };
       r.tasks = this.prepare(hp.tasks, r, false);
       return r;
     });
     this.queue = runs.flatMap((r) => r.tasks);
+    const coord = this.deps.coord;
     for (const r of runs) {
-      const ok = await this.execute(r, r.tasks);
-      if (!ok && !this.opts.forceHandlers) return;
-      // Handlers: once each, in definition order, only if notified (by name or listen topic).
-      const notified = r.hp.play.handlers.filter((h) => r.notified.has(h.name) || h.listen.some((l) => r.notified.has(l)));
-      if (notified.length && !(await this.execute(r, this.prepare(notified, r, true)))) return;
+      if (coord) {
+        const gate = await coord.enterPlay(r.index, this.host, r.hp.coord);
+        if (!gate.go) {
+          this.record({
+            host: this.host,
+            play: r.hp.play.name,
+            task: '(serial batch)',
+            module: 'serial',
+            handler: false,
+            status: 'skipped',
+            durationMs: 0,
+            msg: gate.reason,
+          });
+          this.report.error = gate.reason;
+          return;
+        }
+        // Other hosts may have changed what this one reads (a shared bucket): read it again.
+        if (r.hp.coord.batches.length > 1) for (const q of this.queue) if (!q.done) q.fresh = false;
+      }
+      const ok = await this.playTasks(r);
+      coord?.leavePlay(r.index, this.host, r.hp.coord, ok);
       if (!ok) return;
     }
+  }
+
+  /** A play's tasks, then its notified handlers; false when something failed. */
+  private async playTasks(r: PlayRun): Promise<boolean> {
+    const ok = await this.execute(r, r.tasks);
+    if (!ok && !this.opts.forceHandlers) return false;
+    // Handlers: once each, in definition order, only if notified (by name or listen topic).
+    const notified = r.hp.play.handlers.filter((h) => r.notified.has(h.name) || h.listen.some((l) => r.notified.has(l)));
+    if (notified.length && !(await this.execute(r, this.prepare(notified, r, true)))) return false;
+    return ok;
+  }
+
+  /** run_once on another host of the partition: its result, recorded here too. False when it failed. */
+  private follow(run: PlayRun, p: Pending, owner: TaskResult): boolean {
+    p.done = true;
+    this.record({
+      ...owner,
+      host: this.host,
+      handler: false,
+      durationMs: 0,
+      ranOn: owner.host,
+      msg: `ran on ${owner.host}${owner.msg ? `: ${owner.msg}` : ''}`,
+    });
+    if (owner.status === 'changed') for (const n of p.entry.notify) run.notified.add(n);
+    return owner.status !== 'failed' || owner.ignored === true;
   }
 
   /** Decide `when` and render params; failures become task failures when the task is reached. */
@@ -147,6 +197,11 @@ class HostRunner {
 
   private record(r: TaskResult): void {
     this.report.tasks.push(r);
+    if (this.publishing && !r.ranOn) {
+      const { play, task } = this.publishing;
+      this.publishing = undefined;
+      this.deps.coord?.publishOnce(play.index, task, play.hp.coord, r);
+    }
     const c = this.report.counts;
     if (r.status === 'ok' || r.status === 'changed') c.ok++;
     if (r.status === 'changed') c.changed++;
@@ -174,6 +229,14 @@ class HostRunner {
     const { templates, secrets, events } = this.deps;
     for (const p of list) {
       const t0 = Date.now();
+      if (p.entry.runOnce && !p.handler && this.deps.coord) {
+        const role = await this.deps.coord.runOnce(run.index, p.entry.id, this.host, run.hp.coord);
+        if (!role.owner) {
+          if (!this.follow(run, p, role.result)) return false;
+          continue;
+        }
+        this.publishing = { play: run, task: p.entry.id };
+      }
       p.done = true;
       if (p.skip) {
         this.record(this.result(run, p, 'skipped', t0, { msg: p.skip }));
@@ -288,6 +351,8 @@ class HostRunner {
     const out: Pending[] = [];
     for (const q of pending) {
       if (q.skip || q.error || q.fresh) continue;
+      // A run_once task is read ahead only by the host likely to run it (the partition's first).
+      if (q.entry.runOnce && this.deps.coord && q.play.hp.coord.members[0] !== this.host) continue;
       out.push(q);
       if (q.results && !this.expectsNoChange(q, q.results)) break;
     }

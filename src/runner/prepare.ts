@@ -10,6 +10,7 @@ import type { Secrets } from '../secrets.js';
 import { checkVar } from '../playbook/vars-spec.js';
 import type { TaskDef } from '../task.js';
 import { LazyVars, TemplateRenderError, type Templates } from '../template.js';
+import { serialBatches, type PlayCoord } from './coord.js';
 
 /** A variable layer with where each value came from. */
 export interface SourcedVars {
@@ -23,6 +24,10 @@ export interface HostPlay {
   vars: Record<string, unknown>;
   sources: Record<string, SourcePos>;
   tasks: TaskEntry[];
+  /** Its partition, fellow hosts and serial batch (see coord.ts). */
+  coord: PlayCoord;
+  /** The play's place in the playbook (the same on every host). */
+  playIndex: number;
 }
 
 export interface HostWork {
@@ -94,11 +99,12 @@ export function renderError(e: unknown, task: TaskEntry, host: string, where: So
 }
 
 export function prepare(input: PrepareInput): HostWork[] {
-  const { templates, secrets } = input;
+  const { templates } = input;
   const byHost = new Map<string, HostWork>();
-  for (const play of input.playbook.plays) {
+  for (const [playIndex, play] of input.playbook.plays.entries()) {
     const defaults: SourcedVars = { vars: play.defaults, sources: pick(play.varSources, Object.keys(play.defaults)) };
     const playVars: SourcedVars = { vars: play.vars, sources: pick(play.varSources, Object.keys(play.vars)) };
+    const coords = playCoords(play, input, defaults, playVars);
     for (const host of input.playHosts(play)) {
       const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
       const tasks = play.tasks.filter((t) => selectedByTags(t.tags, input.tags));
@@ -107,10 +113,52 @@ export function prepare(input: PrepareInput): HostWork[] {
       for (const t of [...tasks, ...play.handlers]) preflightTask(t, host, lazy, merged.sources, input);
       let work = byHost.get(host);
       if (!work) byHost.set(host, (work = { host, plays: [] }));
-      work.plays.push({ play, vars: merged.vars, sources: merged.sources, tasks });
+      work.plays.push({ play, vars: merged.vars, sources: merged.sources, tasks, coord: coords.get(host)!, playIndex });
     }
   }
   return [...byHost.values()];
+}
+
+/**
+ * Each host's partition (the value of the play's `partition` variable: it must not need facts, so
+ * it is known before any host is touched), the partition's hosts in inventory order, and its
+ * serial batches.
+ */
+function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, playVars: SourcedVars): Map<string, PlayCoord> {
+  const hosts = input.playHosts(play);
+  const groupOf = new Map<string, string>();
+  for (const host of hosts) {
+    if (!play.partition) {
+      groupOf.set(host, '');
+      continue;
+    }
+    const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
+    const lazy = new LazyVars(input.templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check));
+    const used = new Set<string>();
+    let v: unknown;
+    try {
+      v = input.templates.renderValue(`{{ ${play.partition} }}`, lazy.context(), used);
+    } catch (e) {
+      throw new InputError(
+        `play '${play.name}' on ${host}: its partition variable ${play.partition}: ${(e as Error).message}`,
+        play.pos,
+        `define ${play.partition} for ${host}`,
+      );
+    }
+    if (used.has('facts'))
+      throw new InputError(
+        `play '${play.name}' on ${host}: the partition variable ${play.partition} depends on facts, which are known only on the host`,
+        play.pos,
+      );
+    groupOf.set(host, String(v));
+  }
+  const out = new Map<string, PlayCoord>();
+  for (const group of new Set(groupOf.values())) {
+    const members = hosts.filter((h) => groupOf.get(h) === group);
+    const c: PlayCoord = { group, members, batches: serialBatches(members, play.serial), maxFailPercentage: play.maxFailPercentage };
+    for (const h of members) out.set(h, c);
+  }
+  return out;
 }
 
 /** The play's vars_spec, on this host's values. A value that needs facts is judged by the tasks. */

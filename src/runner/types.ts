@@ -22,6 +22,8 @@ export interface TaskResult {
   rolledBack?: boolean;
   /** The task's counts (objects, bytes, ...): what is left in check mode, what was done in a run. */
   totals?: Record<string, number>;
+  /** run_once: the host that ran it for this one's partition (this result is a copy of its). */
+  ranOn?: string;
 }
 
 export interface HostReport {

@@ -98,6 +98,7 @@ export function jsonReport(reports: HostReport[], meta: JsonMeta, secrets: Secre
             commands: t.steps ?? [],
             diff: t.diffs?.map((d) => ({ path: d.path, unified: unifiedDiff(d) })) ?? [],
             totals: t.totals ?? null,
+            ranOn: t.ranOn ?? null,
             durationMs: t.durationMs,
           })),
         },

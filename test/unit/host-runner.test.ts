@@ -57,6 +57,7 @@ function work(tasks: Put[]): HostWork {
     when: [],
     ignoreErrors: false,
     listen: [],
+    runOnce: false,
     pos,
     paramPos: {},
   }));
@@ -72,7 +73,7 @@ function work(tasks: Put[]): HostWork {
     file: 'test.yml',
     pos,
   };
-  return { host: 'h1', plays: [{ play, vars: {}, sources: {}, tasks: entries }] };
+  return { host: 'h1', plays: [{ play, vars: {}, sources: {}, tasks: entries, coord: { group: '', members: ['h1'], batches: [['h1']] }, playIndex: 0 }] };
 }
 
 async function run(host: ReturnType<typeof fakeHost>, tasks: Put[], check = false) {

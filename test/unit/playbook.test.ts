@@ -68,6 +68,15 @@ describe('playbook loading', () => {
     ['bad enum', '- name: x\n  tasks:\n    - file: { path: /b, state: dir }\n', /must be one of/, 3],
     ['unknown handler', '- name: x\n  tasks:\n    - command: { cmd: "true" }\n      notify: nope\n', /notifies 'nope'/, 3],
     ['params not a map', '- name: x\n  tasks:\n    - command: true\n', /must be a mapping/, 3],
+    ['a bad serial', '- name: x\n  serial: 0\n  tasks: []\n', /serial must be a batch size/, 2],
+    ['a bad max_fail_percentage', '- name: x\n  max_fail_percentage: 120\n  tasks: []\n', /max_fail_percentage must be a number from 0 to 100/, 2],
+    ['a partition that is an expression', '- name: x\n  partition: "{{ a }}"\n  tasks: []\n', /partition names a variable/, 2],
+    [
+      'run_once on a handler',
+      '- name: x\n  tasks: []\n  handlers:\n    - name: h\n      command: { cmd: "true" }\n      run_once: true\n',
+      /run_once is for tasks/,
+      6,
+    ],
   ];
   for (const [what, text, msg, line] of cases) {
     it(`refuses ${what} with file and line`, () => {
@@ -121,6 +130,15 @@ describe('preflight', () => {
     });
     return { work, secrets, file: f };
   };
+
+  it('partitions hosts by a variable known before connecting, and refuses one that needs facts', () => {
+    const pb = '- name: x\n  partition: inst\n  serial: 1\n  tasks:\n    - command: { cmd: "true" }\n      run_once: true\n';
+    const { work } = run(pb, { inst: 'ex' });
+    assert.deepEqual(work[0]!.plays[0]!.coord, { group: 'ex', members: ['h1'], batches: [['h1']], maxFailPercentage: undefined });
+    assert.equal(work[0]!.plays[0]!.tasks[0]!.runOnce, true);
+    const e = inputError(() => run(pb, { inst: '{{ facts.os_family }}' }));
+    assert.match(e.message, /the partition variable inst depends on facts/);
+  });
 
   it('refuses an undefined variable in params, naming the task line and the variable', () => {
     const e = inputError(() => run('- name: x\n  tasks:\n    - name: t\n      copy:\n        dest: /x\n        content: "{{ nope }}"\n'));

@@ -4,14 +4,16 @@
 // `site` on them with live progress, then shows what a user cares about: a file uploaded to the
 // bucket served through the proxy, X-Cache MISS then HIT; and a drift check. The sandbox stays up
 // for more runs; `npm run sandbox:down` stops everything. `npm run demo -- --move` then moves h1's
-// drive to the sandbox's second S3 provider, every URL unchanged.
+// drive to the sandbox's second S3 provider, every URL unchanged; `--retire` retires h3's bucket to
+// local disk and shows its file served with the S3 service stopped.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORLD } from './config.js';
-import { getSandbox, moveEnv, moveVars, siteEnv, startSiteHosts } from './sandbox.js';
+import { TOKENS, getSandbox, moveEnv, moveVars, siteEnv, siteVars, startSiteHosts } from './sandbox.js';
+import { startGatewayA, stopGatewayA } from './s3.js';
 import { stopAll, type HostInfo } from './world.js';
 import type { MisskeyLine } from './misskey-seed.js';
 import type { Suite } from './layers.js';
@@ -94,6 +96,10 @@ async function main(): Promise<number> {
     const moved = await demoMove(sb, hosts[0]!, url);
     if (moved !== 0) return moved;
   }
+  if (process.argv.includes('--retire')) {
+    const retired = await demoRetire(sb, hosts[2]!, env);
+    if (retired !== 0) return retired;
+  }
 
   say('The sandbox is still up');
   console.log(`   inventory: ${path.relative(ROOT, inv)}   (S3 endpoint ${WORLD.s3.endpoint}, ACME ${sb.services.pebble.directoryUrl})`);
@@ -130,6 +136,49 @@ async function demoMove(sb: Awaited<ReturnType<typeof getSandbox>>, h1: HostInfo
   );
   console.log(`GET ${url}\n${r.stdout.trimEnd()}`);
   console.log(`   ${h1.name} now runs on the new bucket: its inventory from here on is ${path.relative(ROOT, inv)} (drop the move_from_* lines)`);
+  return 0;
+}
+
+/**
+ * `npm run demo -- --retire`: h3's bucket is mirrored to its disk and retired; a file uploaded
+ * through Misskey before is then fetched with the sandbox's S3 gateway stopped: the same URL.
+ */
+async function demoRetire(sb: Awaited<ReturnType<typeof getSandbox>>, h3: HostInfo, env: Record<string, string>): Promise<number> {
+  say(`A file uploaded through ${h3.name}'s Misskey (into its bucket)`);
+  const up = await sb.world.hostExec(
+    h3.name,
+    `python3 -c 'import sys; sys.stdout.buffer.write(bytes([137,80,78,71,13,10,26,10]) + bytes(range(200)))' > /tmp/retire.png; ` +
+      `printf %s '${TOKENS.admin}' | curl -sS -F 'i=<-' -F 'file=@/tmp/retire.png;type=image/png' http://127.0.0.1:3000/api/drive/files/create`,
+  );
+  const url = (JSON.parse(up.stdout) as { url: string }).url;
+  console.log(`   ${url}`);
+  const inv = sb.world.writeInventory(
+    path.join(SANDBOX_DIR, 'inventory-retire.yml'),
+    [h3],
+    {},
+    {
+      [h3.name]: { ...siteVars(h3, sb, { layout: 'directory', misskey: 'v11' }), retire: true },
+    },
+  );
+  say(`Retire ${h3.name}'s bucket to local disk: npm run play -- retire -i ${path.relative(ROOT, inv)}`);
+  let code = await cli(['retire', '-i', inv], env);
+  if (code !== 0) return code;
+  say('Finish the retire (nginx stops asking the bucket): -e retire_finish=true');
+  code = await cli(['retire', '-i', inv, '-e', 'retire_finish=true'], env);
+  if (code !== 0) return code;
+  say(`The same URL with the S3 service stopped (${WORLD.s3.endpoint})`);
+  await stopGatewayA(sb.services.s3);
+  try {
+    const u = new URL(url);
+    const r = await sb.world.hostExec(
+      h3.name,
+      `curl -sk -D - -o /tmp/body --resolve ${u.hostname}:443:127.0.0.1 ${url} | grep -iE '^(HTTP|content-type)' | sed 's/^/   /'; cmp -s /tmp/body /tmp/retire.png && echo '   body: the bytes uploaded'; rm -f /tmp/body`,
+    );
+    console.log(`GET ${url}\n${r.stdout.trimEnd()}`);
+  } finally {
+    await startGatewayA(sb.services.s3);
+  }
+  console.log(`   ${h3.name} no longer depends on object storage: keep retire: true in its inventory (${path.relative(ROOT, inv)})`);
   return 0;
 }
 
