@@ -189,13 +189,15 @@ function taskList(
   ids: { next: number },
   inheritedTags: string[],
   handlers: boolean,
+  outer: Outer = { when: [], ignoreErrors: false, runOnce: false },
 ): TaskEntry[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new InputError(`${base[0]} must be a list`, at(base));
-  return raw.map((t, i) => {
+  if (!Array.isArray(raw)) throw new InputError(`${base[base.length - 1]} must be a list`, at(base));
+  return raw.flatMap((t, i): TaskEntry[] => {
     const p = (k: YamlPath = []) => at([...base, i, ...k]);
     if (!t || typeof t !== 'object' || Array.isArray(t)) throw new InputError('each task must be a mapping', p());
     const entry = t as Record<string, unknown>;
+    if ('block' in entry) return blockTasks(entry, [...base, i], p, at, src, registry, ids, inheritedTags, handlers, outer);
     const moduleKeys = Object.keys(entry).filter((k) => !TASK_KEYS.includes(k));
     if (moduleKeys.length === 0) throw new InputError('task has no action: add one task module key', p(), `modules: ${Object.keys(registry).join(', ')}`);
     if (moduleKeys.length > 1) {
@@ -234,20 +236,62 @@ function taskList(
     if (handlers && entry.notify !== undefined) throw new InputError('handlers cannot notify (keep the chain flat)', p(['notify']));
     if (entry.run_once !== undefined && typeof entry.run_once !== 'boolean') throw new InputError('run_once must be true or false', p(['run_once']));
     if (handlers && entry.run_once) throw new InputError('run_once is for tasks, not handlers', p(['run_once']));
-    return {
-      id: ids.next++,
-      name,
-      module,
-      params,
-      tags: [...new Set([...inheritedTags, ...stringList(entry.tags, p(['tags']), 'tags')])],
-      notify: stringList(entry.notify, p(['notify']), 'notify'),
-      when,
-      ignoreErrors: ignore === true,
-      listen: stringList(entry.listen, p(['listen']), 'listen'),
-      runOnce: entry.run_once === true,
-      pos: p(),
-      paramPos,
-    };
+    return [
+      {
+        id: ids.next++,
+        name,
+        module,
+        params,
+        tags: [...new Set([...inheritedTags, ...stringList(entry.tags, p(['tags']), 'tags')])],
+        notify: stringList(entry.notify, p(['notify']), 'notify'),
+        when: [...outer.when, ...when],
+        ignoreErrors: ignore === true || outer.ignoreErrors,
+        listen: stringList(entry.listen, p(['listen']), 'listen'),
+        runOnce: entry.run_once === true || outer.runOnce,
+        pos: p(),
+        paramPos,
+      },
+    ];
+  });
+}
+
+/** What a block hands down to its tasks (Ansible: its when, tags, ignore_errors and run_once). */
+interface Outer {
+  when: string[];
+  ignoreErrors: boolean;
+  runOnce: boolean;
+}
+
+const BLOCK_KEYS = ['block', 'name', 'when', 'tags', 'ignore_errors', 'run_once'];
+
+/** Ansible's block: its tasks, in place, each with the block's conditions and keywords added. */
+function blockTasks(
+  entry: Record<string, unknown>,
+  at0: YamlPath,
+  p: (k?: YamlPath) => SourcePos,
+  at: (p: YamlPath) => SourcePos,
+  src: YamlSource,
+  registry: Record<string, TaskDef>,
+  ids: { next: number },
+  inheritedTags: string[],
+  handlers: boolean,
+  outer: Outer,
+): TaskEntry[] {
+  for (const k of Object.keys(entry)) {
+    if (k === 'rescue' || k === 'always') throw new InputError(`a block's ${k} is not supported: split the work into tasks with when`, p([k]));
+    if (!BLOCK_KEYS.includes(k)) throw new InputError(`unknown block key '${k}'`, p([k]), `block keys: ${BLOCK_KEYS.join(', ')}`);
+  }
+  if (entry.ignore_errors !== undefined && typeof entry.ignore_errors !== 'boolean')
+    throw new InputError('ignore_errors must be true or false', p(['ignore_errors']));
+  if (entry.run_once !== undefined && typeof entry.run_once !== 'boolean') throw new InputError('run_once must be true or false', p(['run_once']));
+  optString(entry.name, p(['name']), 'name');
+  const when = entry.when === undefined ? [] : typeof entry.when === 'boolean' ? [String(entry.when)] : stringList(entry.when, p(['when']), 'when');
+  const tags = [...new Set([...inheritedTags, ...stringList(entry.tags, p(['tags']), 'tags')])];
+  if (!Array.isArray(entry.block) || entry.block.length === 0) throw new InputError('block must be a list of tasks', p(['block']));
+  return taskList(entry.block, [...at0, 'block'], at, src, registry, ids, tags, handlers, {
+    when: [...outer.when, ...when],
+    ignoreErrors: outer.ignoreErrors || entry.ignore_errors === true,
+    runOnce: outer.runOnce || entry.run_once === true,
   });
 }
 

@@ -6,8 +6,10 @@
 //    the rest). With `partition`, batches are formed within each partition (e.g. one Misskey
 //    instance) and partitions roll side by side.
 //  - run_once (a task keyword, Ansible's): the task runs on one host of the play's partition (the
-//    first one still running, in inventory order) and its result counts for the others, which wait
-//    for it. A failure there is a failure on every host of the partition.
+//    first one still running whose `when` holds, in inventory order) and its result counts for the
+//    others, which wait for it. A host whose `when` is false skips it and is never picked (Ansible
+//    would ask only the first host, and skip it everywhere if that one's `when` is false). A
+//    failure there is a failure on every host of the partition.
 
 import type { TaskResult } from './types.js';
 
@@ -37,6 +39,8 @@ interface BatchState {
 
 interface OnceSlot {
   members: string[];
+  /** Members whose `when` is false for it: they skip it and never run it for the others. */
+  declined: Set<string>;
   result?: TaskResult;
   owner?: string;
   waiting: Map<string, Waiter<OnceRole>>;
@@ -78,15 +82,26 @@ export class Coordinator {
 
   /** run_once: this host runs the task (owner), or gets the owner's result. */
   runOnce(play: number, task: number, host: string, c: PlayCoord): Promise<OnceRole> {
-    const key = `${play}\u0000${task}\u0000${c.group}`;
-    let slot = this.once.get(key);
-    if (!slot) this.once.set(key, (slot = { members: c.members, waiting: new Map() }));
+    const slot = this.slot(play, task, c);
     if (slot.result) return Promise.resolve({ owner: false, result: slot.result });
     const s = slot;
     return new Promise((resolve) => {
       s.waiting.set(host, { resolve });
       this.wake();
     });
+  }
+
+  /** A host skips a run_once task (its `when` is false): it is not one to run it for the others. */
+  declineOnce(play: number, task: number, host: string, c: PlayCoord): void {
+    this.slot(play, task, c).declined.add(host);
+    this.wake();
+  }
+
+  private slot(play: number, task: number, c: PlayCoord): OnceSlot {
+    const key = `${play}\u0000${task}\u0000${c.group}`;
+    let slot = this.once.get(key);
+    if (!slot) this.once.set(key, (slot = { members: c.members, declined: new Set(), waiting: new Map() }));
+    return slot;
   }
 
   /** The owner's result of a run_once task: handed to every other host of the partition. */
@@ -119,7 +134,7 @@ export class Coordinator {
         continue;
       }
       // The owner: the first member still running. It runs once it asks; the others keep waiting.
-      const owner = slot.members.find((m) => !this.gone.has(m));
+      const owner = slot.members.find((m) => !this.gone.has(m) && !slot.declined.has(m));
       if (owner && owner !== slot.owner && slot.waiting.has(owner)) {
         slot.owner = owner;
         slot.waiting.get(owner)!.resolve({ owner: true });

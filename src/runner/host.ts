@@ -229,7 +229,9 @@ class HostRunner {
     const { templates, secrets, events } = this.deps;
     for (const p of list) {
       const t0 = Date.now();
-      if (p.entry.runOnce && !p.handler && this.deps.coord) {
+      if (p.entry.runOnce && !p.handler && this.deps.coord && p.skip) {
+        this.deps.coord.declineOnce(run.index, p.entry.id, this.host, run.hp.coord);
+      } else if (p.entry.runOnce && !p.handler && this.deps.coord) {
         const role = await this.deps.coord.runOnce(run.index, p.entry.id, this.host, run.hp.coord);
         if (!role.owner) {
           if (!this.follow(run, p, role.result)) return false;

@@ -55,7 +55,7 @@ const entry = (id: number, s: Step, runOnce = false): TaskEntry => ({
 async function runPlay(
   hosts: string[],
   tasks: TaskEntry[],
-  o: { groups?: Record<string, string>; serial?: (number | string)[]; maxFail?: number } = {},
+  o: { groups?: Record<string, string>; serial?: (number | string)[]; maxFail?: number; vars?: Record<string, Record<string, unknown>> } = {},
 ): Promise<{ reports: Map<string, HostReport>; log: string[] }> {
   const w = world();
   const play: Play = { name: 'p', hosts: 'all', defaults: {}, vars: {}, varSources: {}, varsSpec: new Map(), tasks, handlers: [], file: 'test.yml', pos };
@@ -70,7 +70,7 @@ async function runPlay(
       const conn = { name: h, commandCount: 0, close: async () => undefined } as unknown as Connection;
       const spec = { name: h, transport: 'ssh', address: '10.0.0.1', port: 22, user: 'root', become: false } as ConnectSpec;
       return runHost(
-        { host: h, plays: [{ play, vars: {}, sources: {}, tasks, coord: coordOf(h), playIndex: 0 }] },
+        { host: h, plays: [{ play, vars: o.vars?.[h] ?? {}, sources: {}, tasks, coord: coordOf(h), playIndex: 0 }] },
         spec,
         { check: false },
         {
@@ -133,6 +133,19 @@ describe('coordination between hosts', () => {
       ['app2 once start'],
     );
     assert.equal(reports.get('app3')!.tasks.find((t) => t.task === 'once')!.ranOn, 'app2');
+  });
+
+  it('run_once: a host whose when is false skips it and is not the one to run it', async () => {
+    const once = { ...entry(1, { name: 'bucket' }, true), when: ["role != 'app'"] };
+    const { reports, log } = await runPlay(['app1', 'proxy1', 'proxy2'], [once], {
+      vars: { app1: { role: 'app' }, proxy1: { role: 'proxy' }, proxy2: { role: 'proxy' } },
+    });
+    assert.deepEqual(
+      log.filter((l) => l.endsWith('start')),
+      ['proxy1 bucket start'],
+    );
+    assert.equal(reports.get('app1')!.tasks[0]!.status, 'skipped');
+    assert.equal(reports.get('proxy2')!.tasks[0]!.ranOn, 'proxy1');
   });
 
   it('serial 1: one host at a time within a partition, partitions side by side', async () => {

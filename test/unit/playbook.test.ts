@@ -58,6 +58,39 @@ describe('playbook loading', () => {
     assert.equal(pb.plays[1].tasks[0].name, 't2');
   });
 
+  it("flattens Ansible's block: its when, tags, ignore_errors and run_once go to each of its tasks", () => {
+    const f = write(
+      'block.yml',
+      [
+        '- name: x',
+        '  tasks:',
+        '    - name: before',
+        '      command: { cmd: "true" }',
+        '    - name: proxy only',
+        "      when: role != 'app'",
+        '      tags: [proxy]',
+        '      run_once: true',
+        '      block:',
+        '        - name: inner',
+        '          command: { cmd: "true" }',
+        '          when: extra',
+        '          tags: [vhost]',
+        '        - name: inner2',
+        '          command: { cmd: "true" }',
+        '',
+      ].join('\n'),
+    );
+    const t = loadPlaybook(f, TASKS).plays[0]!.tasks;
+    assert.deepEqual(
+      t.map((x) => [x.name, x.when, x.tags, x.runOnce, x.pos.line]),
+      [
+        ['before', [], [], false, 3],
+        ['inner', ["role != 'app'", 'extra'], ['proxy', 'vhost'], true, 10],
+        ['inner2', ["role != 'app'"], ['proxy'], true, 14],
+      ],
+    );
+  });
+
   const cases: [string, string, RegExp, number][] = [
     ['malformed YAML', '- name: x\n  tasks: [\n', /YAML syntax error/, 3],
     ['unknown play key', '- name: x\n  taskz: []\n', /unknown play key 'taskz'.*/, 2],
