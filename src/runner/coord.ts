@@ -5,6 +5,10 @@
 //    beyond max_fail_percentage (Ansible: without it, only a batch where every host failed stops
 //    the rest). With `partition`, batches are formed within each partition (e.g. one Misskey
 //    instance) and partitions roll side by side.
+//  - a play with a partition starts on a host only when every other host of its partition has
+//    reached it (finished the plays before), as Ansible's linear strategy does for all hosts: an app
+//    server uploads only after the proxy host of its instance has made the bucket. Plays without
+//    a partition, and partitions of one host, do not wait.
 //  - run_once (a task keyword, Ansible's): the task runs on one host of the play's partition (the
 //    first one still running whose `when` holds, in inventory order) and its result counts for the
 //    others, which wait for it. A host whose `when` is false skips it and is never picked (Ansible
@@ -50,16 +54,26 @@ export class Coordinator {
   /** Hosts that stopped (failed, unreachable, or at their end): never waited for again. */
   private gone = new Set<string>();
   private batches = new Map<string, BatchState>();
-  private playWaiters: { key: string; host: string; c: PlayCoord; index: number; w: Waiter<PlayGate> }[] = [];
+  private playWaiters: { key: string; host: string; c: PlayCoord; index: number; play: number; partitioned: boolean; w: Waiter<PlayGate> }[] = [];
   private once = new Map<string, OnceSlot>();
 
-  /** Wait until the host's batch of this play may start. */
-  enterPlay(play: number, host: string, c: PlayCoord): Promise<PlayGate> {
+  /** The furthest play each host has reached (entered, perhaps still waiting at its gate). */
+  private reached = new Map<string, number>();
+
+  /**
+   * Wait until the host's batch of this play may start; with `partitioned`, also until every other
+   * host of the partition has reached this play.
+   */
+  enterPlay(play: number, host: string, c: PlayCoord, partitioned = false): Promise<PlayGate> {
+    this.reached.set(host, Math.max(play, this.reached.get(host) ?? -1));
     const index = c.batches.findIndex((b) => b.includes(host));
-    if (index <= 0) return Promise.resolve({ go: true });
     const key = `${play}\u0000${c.group}`;
+    if (index <= 0 && (!partitioned || c.members.length < 2)) {
+      this.wake();
+      return Promise.resolve({ go: true });
+    }
     return new Promise((resolve) => {
-      this.playWaiters.push({ key, host, c, index, w: { resolve } });
+      this.playWaiters.push({ key, host, c, index: Math.max(0, index), play, partitioned, w: { resolve } });
       this.wake();
     });
   }
@@ -122,6 +136,8 @@ export class Coordinator {
   /** Re-decide every wait after something happened (a play left, a host gone, a result). */
   private wake(): void {
     this.playWaiters = this.playWaiters.filter((pw) => {
+      // Linear within a partition: the others have finished the plays before this one (or stopped).
+      if (pw.partitioned && pw.c.members.some((m) => m !== pw.host && !this.gone.has(m) && (this.reached.get(m) ?? -1) < pw.play)) return true;
       const gate = this.gate(pw.key, pw.c, pw.index);
       if (gate === 'wait') return true;
       pw.w.resolve(gate);

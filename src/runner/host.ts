@@ -125,7 +125,7 @@ class HostRunner {
     const coord = this.deps.coord;
     for (const r of runs) {
       if (coord) {
-        const gate = await coord.enterPlay(r.index, this.host, r.hp.coord);
+        const gate = await coord.enterPlay(r.index, this.host, r.hp.coord, r.hp.play.partition !== undefined);
         if (!gate.go) {
           this.record({
             host: this.host,
@@ -354,7 +354,7 @@ class HostRunner {
     for (const q of pending) {
       if (q.skip || q.error || q.fresh) continue;
       // A run_once task is read ahead only by the host likely to run it (the partition's first).
-      if (q.entry.runOnce && this.deps.coord && q.play.hp.coord.members[0] !== this.host) continue;
+      if (q.entry.runOnce && this.deps.coord && q !== pending[0] && q.play.hp.coord.members[0] !== this.host) continue;
       out.push(q);
       if (q.results && !this.expectsNoChange(q, q.results)) break;
     }
