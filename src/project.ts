@@ -3,10 +3,21 @@
 
 import { InputError } from './errors.js';
 import type { ConnectSpec, HostKeyPolicy } from './connection/types.js';
-import { connVars, hostVars, inventoryHostJson, loadInventory, parseExtraVars, selectHosts, type Inventory, type VarLayer } from './inventory/index.js';
+import {
+  connVars,
+  hostVarLayers,
+  hostVars,
+  inventoryHostJson,
+  loadInventory,
+  parseExtraVars,
+  selectHosts,
+  type Inventory,
+  type VarLayer,
+} from './inventory/index.js';
 import { resolveConnectSpec } from './connection/ssh-config.js';
 import { PLACEHOLDER_FACTS, magicVars, mergeLayers, renderError, type HostWork, type SourcedVars } from './runner/prepare.js';
 import type { TaskDef } from './task.js';
+import type { LayerValue } from './runner/partition-checks.js';
 import { LazyVars, type Templates } from './template.js';
 import { TASKS } from '../tasks/index.js';
 
@@ -23,6 +34,8 @@ export interface Project {
   registry: Record<string, TaskDef>;
   extraVars: SourcedVars;
   hostVars(host: string): SourcedVars;
+  /** Every inventory definition of one variable for a host, lowest precedence first. */
+  varLayers(host: string, name: string): LayerValue[];
   hostJson(host: string): unknown;
   /** Hosts allowed by --limit (all when not given). */
   limit(pattern?: string): Set<string>;
@@ -50,6 +63,13 @@ export function loadProject(args: ProjectArgs, root: string): Project {
     registry: TASKS,
     extraVars,
     hostVars: (h) => hostVars(inventory, h),
+    varLayers: (h, name) =>
+      hostVarLayers(inventory, h, extraLayer).flatMap(({ label, layer }) => {
+        const e = layer.get(name);
+        // Group 'all' is everyone's default, which any group may override: not a second instance.
+        if (!e || /\ball\b/.test(label)) return [];
+        return [{ label, value: e.value, pos: e.pos, group: label.includes('group') }];
+      }),
     hostJson: (h) => {
       if (!has(h)) throw new InputError(`no host '${h}' in the inventory`, { file: inventory.file }, `hosts: ${[...inventory.hosts.keys()].join(', ')}`);
       return JSON.parse(inventoryHostJson(inventory, h, extraLayer));

@@ -55,6 +55,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
     playbook,
     playHosts,
     inventoryVars: (h) => project.hostVars(h),
+    varLayers: (h, name) => project.varLayers(h, name),
     extraVars: extra,
     registry: project.registry,
     templates,

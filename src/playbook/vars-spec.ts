@@ -18,6 +18,12 @@ export interface VarSpec {
   description?: string;
   /** An nginx keys zone that must be able to index the cache of this (max_size) variable. */
   keys_zone_for?: string;
+  /** A host must not get two different values from two of its groups (it belongs to one). */
+  one_group?: boolean;
+  /** For a play's partition variable: these are the same on all hosts of a partition and differ (together) between partitions. */
+  per_partition?: string[];
+  /** For a play's partition variable: each partition has a host whose <variable> is one of each list. */
+  partition_needs?: Record<string, unknown[][]>;
   pos: SourcePos;
 }
 
@@ -28,7 +34,7 @@ const FORMATS = {
   nginx_size: { re: /^\d+[kKmMgG]?$/, example: '20g, 512m, 2m, 64k (units k m g)' },
 } as const;
 
-const KEYS = ['type', 'format', 'choices', 'description', 'keys_zone_for'];
+const KEYS = ['type', 'format', 'choices', 'description', 'keys_zone_for', 'one_group', 'per_partition', 'partition_needs'];
 const TYPES = ['str', 'bool', 'int', 'list', 'dict'];
 
 export function loadVarsSpec(file: string): Map<string, VarSpec> {

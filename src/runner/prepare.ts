@@ -11,6 +11,7 @@ import { checkVar } from '../playbook/vars-spec.js';
 import type { TaskDef } from '../task.js';
 import { LazyVars, TemplateRenderError, type Templates } from '../template.js';
 import { serialBatches, type PlayCoord } from './coord.js';
+import { checkOneGroup, checkPartitions, type HostValues, type LayerValue } from './partition-checks.js';
 
 /** A variable layer with where each value came from. */
 export interface SourcedVars {
@@ -76,6 +77,8 @@ export interface PrepareInput {
   secrets: Secrets;
   tags: TagFilter;
   check: boolean;
+  /** Every inventory definition of a variable for a host (for one_group), lowest precedence first. */
+  varLayers?: (host: string, name: string) => LayerValue[];
 }
 
 /** Explain where the variables used by a failing template came from. */
@@ -127,6 +130,8 @@ export function prepare(input: PrepareInput): HostWork[] {
 function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, playVars: SourcedVars): Map<string, PlayCoord> {
   const hosts = input.playHosts(play);
   const groupOf = new Map<string, string>();
+  const values = new Map<string, HostValues>();
+  const spec = play.partition ? play.varsSpec.get(play.partition) : undefined;
   for (const host of hosts) {
     if (!play.partition) {
       groupOf.set(host, '');
@@ -151,6 +156,26 @@ function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, play
         play.pos,
       );
     groupOf.set(host, String(v));
+    if (spec?.one_group && input.varLayers) checkOneGroup(play.partition, host, input.varLayers(host, play.partition), play.pos);
+    values.set(host, {
+      host,
+      // A value that needs facts (or fails) is not known yet: the rules skip it.
+      get: (name) => {
+        const u = new Set<string>();
+        try {
+          const x = input.templates.renderValue(`{{ ${name} }}`, lazy.context(), u);
+          return u.has('facts') ? undefined : x;
+        } catch {
+          return undefined;
+        }
+      },
+      pos: (name) => merged.sources[name],
+    });
+  }
+  if (spec && play.partition && (spec.per_partition || spec.partition_needs)) {
+    const groups = new Map<string, HostValues[]>();
+    for (const h of hosts) groups.set(groupOf.get(h)!, [...(groups.get(groupOf.get(h)!) ?? []), values.get(h)!]);
+    checkPartitions(play.partition, spec, groups);
   }
   const out = new Map<string, PlayCoord>();
   for (const group of new Set(groupOf.values())) {

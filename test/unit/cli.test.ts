@@ -72,6 +72,45 @@ describe('CLI: bad input is refused before any host is touched', function () {
       /site-inv2.yml:3:\d+: play .* proxy_cache_max_size is not an nginx size: "20x"/,
     ],
     [
+      'a host in two instances (two groups give it different misskey_instance values)',
+      [
+        'site',
+        '-i',
+        f(
+          'two-inst.yml',
+          'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1 }\n  children:\n    ex:\n      hosts: { app1: {} }\n      vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive }\n    other:\n      hosts: { app1: {} }\n      vars: { misskey_instance: other }\n',
+        ),
+        '--check',
+      ],
+      /two-inst.yml:10:\d+: app1 gets misskey_instance "ex" from inventory vars of group 'ex' \(.*two-inst.yml:7:\d+\) and "other" from inventory vars of group 'other': a host belongs to one instance/,
+    ],
+    [
+      'an instance with no proxy host',
+      [
+        'site',
+        '-i',
+        f(
+          'no-proxy.yml',
+          'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    app2: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n  vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive }\n',
+        ),
+        '--check',
+      ],
+      /no-proxy.yml:3:\d+: misskey_instance "ex" has no host with misskey_role "proxy" or "both" \(its hosts: app1 "app", app2 "app"\)/,
+    ],
+    [
+      'two instances sharing one bucket and prefix',
+      [
+        'site',
+        '-i',
+        f(
+          'shared-bucket.yml',
+          'all:\n  hosts:\n    a: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: a.social, s3_bucket: one-drive }\n    b: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: b.social, s3_bucket: one-drive }\n',
+        ),
+        '--check',
+      ],
+      /shared-bucket.yml:4:\d+: misskey_instance "a" and "b" both use s3_bucket "one-drive", s3_endpoint "ewr1.vultrobjects.com", s3_prefix "misskey": two instances would write over each other's files/,
+    ],
+    [
       'a misspelled --tags',
       [tagged, '-i', inv, '--tags', 'prxy'],
       /--tags prxy: no task of .*tagged.yml has the tag 'prxy'; did you mean 'proxy'\?[\s\S]*hint: the tags of this playbook: proxy, storage/,
