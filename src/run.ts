@@ -56,6 +56,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
     playHosts,
     inventoryVars: (h) => project.hostVars(h),
     varLayers: (h, name) => project.varLayers(h, name),
+    allPlayHosts: (play) => project.select(play.hosts),
     extraVars: extra,
     registry: project.registry,
     templates,

@@ -77,6 +77,8 @@ export interface PrepareInput {
   secrets: Secrets;
   tags: TagFilter;
   check: boolean;
+  /** Hosts of each play before --limit (the partition rules judge whole instances). */
+  allPlayHosts?: (play: Play) => string[];
   /** Every inventory definition of a variable for a host (for one_group), lowest precedence first. */
   varLayers?: (host: string, name: string) => LayerValue[];
 }
@@ -129,10 +131,12 @@ export function prepare(input: PrepareInput): HostWork[] {
  */
 function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, playVars: SourcedVars): Map<string, PlayCoord> {
   const hosts = input.playHosts(play);
+  // The rules look at whole partitions, also with --limit to a part of one.
+  const everyone = play.partition && input.allPlayHosts ? input.allPlayHosts(play) : hosts;
   const groupOf = new Map<string, string>();
   const values = new Map<string, HostValues>();
   const spec = play.partition ? play.varsSpec.get(play.partition) : undefined;
-  for (const host of hosts) {
+  for (const host of everyone) {
     if (!play.partition) {
       groupOf.set(host, '');
       continue;
@@ -174,7 +178,7 @@ function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, play
   }
   if (spec && play.partition && (spec.per_partition || spec.partition_needs)) {
     const groups = new Map<string, HostValues[]>();
-    for (const h of hosts) groups.set(groupOf.get(h)!, [...(groups.get(groupOf.get(h)!) ?? []), values.get(h)!]);
+    for (const h of everyone) groups.set(groupOf.get(h)!, [...(groups.get(groupOf.get(h)!) ?? []), values.get(h)!]);
     checkPartitions(play.partition, spec, groups);
   }
   const out = new Map<string, PlayCoord>();

@@ -240,6 +240,16 @@ describe('CLI: bad input is refused before any host is touched', function () {
     assert.equal(ok.code, 4, `2m is enough for 1g: ${ok.all}`);
   });
 
+  it('judges an instance as a whole with --limit to one of its hosts: not refused for the hosts left out', async () => {
+    const i = f(
+      'inst-limit.yml',
+      'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    media1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n  vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive, misskey_version: v10 }\n',
+    );
+    const r = await play(['site', '-i', i, '--check', '--limit', 'app1'], { env: { MSK_S3_ACCESS_KEY: 'AKEXAMPLE', MSK_S3_SECRET_KEY: 'secret-example' } });
+    assert.equal(r.code, 4, r.all);
+    assert.match(r.all, /app1[^\n]*UNREACHABLE/);
+  });
+
   it('special tags (always, never, tagged, untagged, all) need no task to carry them', async () => {
     // They pass the tag check, so the run goes on to connect: unreachable (4), not bad input (5).
     const r = await play([tagged, '-i', inv, '-l', 'web1', '--tags', 'always,tagged', '--skip-tags', 'never']);
