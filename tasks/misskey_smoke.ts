@@ -148,7 +148,8 @@ async function uploadFetchDelete(ctx: ApplyContext, p: Params, line: string, png
     const wrong = p.local ? localUrlProblem(file.url, p.instance_url ?? p.base_url) : uploadUrlProblem(file.url, p.base_url, p.prefix);
     if (wrong) return { ok: false, stale: true, message: wrong };
     // A local file is Misskey's own to serve (the admin's vhost in front of it is not ours): asked directly.
-    const at = p.local ? `${p.api_url}${new URL(file.url).pathname}${new URL(file.url).search}` : file.url;
+    const u = new URL(file.url);
+    const at = p.local ? `${p.api_url}${u.pathname}${u.search}` : file.url;
     const r = await ctx.conn.exec(fetchCommand(p, at));
     const verdict = judgeFetch(r.stdout, at, png, !p.local);
     if (!verdict.ok && r.stderr.trim()) verdict.message += `\n${[...new Set(r.stderr.trim().split('\n'))].join('\n')}`;

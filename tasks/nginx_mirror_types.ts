@@ -7,7 +7,6 @@ import { params, path, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type FileState } from '../src/task.js';
 import { applyContentFile, planContentFile, type ContentFileData } from './lib/content-file.js';
 import { parseManifest, renderTypes } from './lib/mirror.js';
-import { sh } from '../src/connection/quote.js';
 
 const spec = params({
   manifest: path().doc('the manifest of the verified mirror'),
@@ -40,8 +39,6 @@ export default defineTask<Params, ContentFileData>({
     }
     return planContentFile(file, renderTypes(m, p.fallback), [dest as FileState]);
   },
-  apply: async (ctx, p, change) => {
-    await ctx.run({ cmd: sh`mkdir -p -m 0755 -- "$(dirname -- ${p.dest})"`, what: 'making the include directory' });
-    return applyContentFile(ctx, { dest: p.dest, mode: '0644', rollback_group: p.rollback_group }, change);
-  },
+  // /etc/nginx/mskplay/ is made with the file, in the same command.
+  apply: (ctx, p, change) => applyContentFile(ctx, { dest: p.dest, mode: '0644', rollback_group: p.rollback_group }, change, { parents: true }),
 });

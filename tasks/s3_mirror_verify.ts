@@ -107,8 +107,7 @@ export default defineTask<Params, { manifest: string }>({
     };
   },
   apply: async (ctx, p, change) => {
-    await ctx.run({ cmd: sh`mkdir -p -m 0755 -- "$(dirname -- ${p.manifest})"`, what: 'making the manifest directory' });
-    await writeFileAtomic(ctx.conn, { path: p.manifest, content: change.data.manifest, mode: '0600' });
+    await writeFileAtomic(ctx.conn, { path: p.manifest, content: change.data.manifest, mode: '0600' }, { parents: true });
     return { changed: true };
   },
 });

@@ -51,7 +51,7 @@ export function sections(out: string): Map<string, { rc: number; text: string }>
 
 const last = (t: string) => t.split('\n').filter(Boolean).slice(-1)[0] ?? '';
 
-export default defineTask<Params>({
+export default defineTask<Params, { done: string }>({
   name: 's3_move_check',
   doc: "A move's preflight, read-only: the old bucket can be listed, the new keys work, the new bucket holds nothing that clashes",
   params: moveSpec,
@@ -101,15 +101,16 @@ export default defineTask<Params>({
       );
     const done = [...src.keys()].filter((k) => dst.has(k)).length;
     const bytesLeft = [...src].filter(([k]) => !dst.has(k)).reduce((a, [, n]) => a + n, 0);
+    const counts = `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left`;
     // Reading is not writing: an existing new bucket the keys may list but not write would only fail
     // at the copy. So the run writes a test object at the bucket's root (outside the drive prefix)
     // and removes it again; check mode only says it would.
     return {
       action: 'run',
-      summary: `old bucket: ${src.size} object(s), ${bytes} bytes; ${done} already in ${p.to.bucket}, ${src.size - done} left; a write test on ${p.to.bucket}`,
+      summary: `${counts}; a write test on ${p.to.bucket}`,
       steps: [{ cmd: writeTestScript(p.to.bucket), stdin: cfg(p.to), what: `the write test on ${p.to.bucket}` }],
       totals: { objects: src.size, bytes, copied: done, left: src.size - done, bytes_left: bytesLeft },
-      data: undefined,
+      data: { done: `${counts}; the new keys may write to ${p.to.bucket}` },
     };
   },
   apply: async (ctx, p, change) => {
@@ -124,7 +125,7 @@ export default defineTask<Params>({
     if (r.code === 4)
       throw new TaskError(`the write test object in ${p.to.bucket} could not be removed: ${why}`, 'remove the .mskplay-write-test-* object by hand');
     if (r.code !== 0) throw new TaskError(`the write test on ${p.to.bucket} failed (exit ${r.code}): ${why}`);
-    return { changed: false, msg: change.summary.replace(/; a write test on \S+$/, `; the new keys may write to ${p.to.bucket}`) };
+    return { changed: false, msg: change.data.done };
   },
 });
 

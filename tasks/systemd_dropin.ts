@@ -52,8 +52,7 @@ export default defineTask<Params, { before: FileState; content: string }>({
   },
   apply: async (ctx, p, plan) => {
     const path = dropinPath(p);
-    await ctx.run({ cmd: sh`mkdir -p -- ${`/etc/systemd/system/${p.unit}.d`}`, what: 'creating the drop-in folder' });
-    await writeFileAtomic(ctx.conn, { path, content: plan.data.content, owner: 'root', group: 'root', mode: '0644' });
+    await writeFileAtomic(ctx.conn, { path, content: plan.data.content, owner: 'root', group: 'root', mode: '0644' }, { parents: true });
     const v = await ctx.conn.exec(sh`systemd-analyze verify --man=no -- ${p.unit}`);
     const complaints = v.stderr.split('\n').filter((l) => l.includes(path) || /\.d\/.*\.conf/.test(l));
     if (v.code !== 0 || complaints.length) {

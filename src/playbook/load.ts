@@ -6,7 +6,7 @@ import path from 'node:path';
 import { InputError, type SourcePos } from '../errors.js';
 import { didYouMean } from '../suggest.js';
 import type { TaskDef } from '../task.js';
-import { readYamlFile, type YamlPath, type YamlSource } from '../yaml-source.js';
+import { readYamlFile, type YamlPath } from '../yaml-source.js';
 import { checkRawParams } from './params.js';
 import { loadVarsSpec, resolveSpecFile, type VarSpec } from './vars-spec.js';
 
@@ -139,8 +139,8 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
     }
     for (const k of Object.keys(vars)) varSources[k] = at(['vars', k]);
     const playTags = stringList(play.tags, at(['tags']), 'tags');
-    const tasks = taskList(play.tasks, ['tasks'], at, src, registry, ids, playTags, false);
-    const handlers = taskList(play.handlers, ['handlers'], at, src, registry, ids, [], true);
+    const tasks = taskList(play.tasks, ['tasks'], { at, registry, ids, handlers: false }, { ...TOP, tags: playTags });
+    const handlers = taskList(play.handlers, ['handlers'], { at, registry, ids, handlers: true }, TOP);
     // notify must name a handler (or a listen topic) of this play.
     const handlerNames = new Set(handlers.flatMap((h) => [h.name, ...h.listen]));
     for (const t of tasks) {
@@ -180,24 +180,46 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
   return plays;
 }
 
-function taskList(
-  raw: unknown,
-  base: YamlPath,
-  at: (p: YamlPath) => SourcePos,
-  src: YamlSource,
-  registry: Record<string, TaskDef>,
-  ids: { next: number },
-  inheritedTags: string[],
-  handlers: boolean,
-  outer: Outer = { when: [], ignoreErrors: false, runOnce: false },
-): TaskEntry[] {
+/** What every task of one list is read with: positions, the task library, ids, handlers or not. */
+interface Walk {
+  at: (p: YamlPath) => SourcePos;
+  registry: Record<string, TaskDef>;
+  ids: { next: number };
+  handlers: boolean;
+}
+
+/** What a task gets from around it (its play's tags, and a block's when, tags, ignore_errors and run_once). */
+interface Outer {
+  tags: string[];
+  when: string[];
+  ignoreErrors: boolean;
+  runOnce: boolean;
+}
+const TOP: Outer = { tags: [], when: [], ignoreErrors: false, runOnce: false };
+
+/** The keywords a task and a block share, checked, on top of what is around them. */
+function withKeywords(entry: Record<string, unknown>, p: (k?: YamlPath) => SourcePos, outer: Outer): Outer {
+  const ignore = entry.ignore_errors;
+  if (ignore !== undefined && typeof ignore !== 'boolean') throw new InputError('ignore_errors must be true or false', p(['ignore_errors']));
+  if (entry.run_once !== undefined && typeof entry.run_once !== 'boolean') throw new InputError('run_once must be true or false', p(['run_once']));
+  const when = entry.when === undefined ? [] : typeof entry.when === 'boolean' ? [String(entry.when)] : stringList(entry.when, p(['when']), 'when');
+  return {
+    tags: [...new Set([...outer.tags, ...stringList(entry.tags, p(['tags']), 'tags')])],
+    when: [...outer.when, ...when],
+    ignoreErrors: outer.ignoreErrors || ignore === true,
+    runOnce: outer.runOnce || entry.run_once === true,
+  };
+}
+
+function taskList(raw: unknown, base: YamlPath, w: Walk, outer: Outer): TaskEntry[] {
+  const { at, registry, ids, handlers } = w;
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new InputError(`${base[base.length - 1]} must be a list`, at(base));
   return raw.flatMap((t, i): TaskEntry[] => {
     const p = (k: YamlPath = []) => at([...base, i, ...k]);
     if (!t || typeof t !== 'object' || Array.isArray(t)) throw new InputError('each task must be a mapping', p());
     const entry = t as Record<string, unknown>;
-    if ('block' in entry) return blockTasks(entry, [...base, i], p, at, src, registry, ids, inheritedTags, handlers, outer);
+    if ('block' in entry) return blockTasks(entry, [...base, i], p, w, outer);
     const moduleKeys = Object.keys(entry).filter((k) => !TASK_KEYS.includes(k));
     if (moduleKeys.length === 0) throw new InputError('task has no action: add one task module key', p(), `modules: ${Object.keys(registry).join(', ')}`);
     if (moduleKeys.length > 1) {
@@ -229,12 +251,9 @@ function taskList(
       throw new InputError(problem.message, where, `its parameters: npm run play -- doc ${module}`);
     }
     const name = optString(entry.name, p(['name']), 'name') ?? `${module}`;
-    const when = entry.when === undefined ? [] : typeof entry.when === 'boolean' ? [String(entry.when)] : stringList(entry.when, p(['when']), 'when');
-    const ignore = entry.ignore_errors;
-    if (ignore !== undefined && typeof ignore !== 'boolean') throw new InputError('ignore_errors must be true or false', p(['ignore_errors']));
+    const k = withKeywords(entry, p, outer);
     if (!handlers && entry.listen !== undefined) throw new InputError('listen is only for handlers', p(['listen']));
     if (handlers && entry.notify !== undefined) throw new InputError('handlers cannot notify (keep the chain flat)', p(['notify']));
-    if (entry.run_once !== undefined && typeof entry.run_once !== 'boolean') throw new InputError('run_once must be true or false', p(['run_once']));
     if (handlers && entry.run_once) throw new InputError('run_once is for tasks, not handlers', p(['run_once']));
     return [
       {
@@ -242,12 +261,12 @@ function taskList(
         name,
         module,
         params,
-        tags: [...new Set([...inheritedTags, ...stringList(entry.tags, p(['tags']), 'tags')])],
+        tags: k.tags,
         notify: stringList(entry.notify, p(['notify']), 'notify'),
-        when: [...outer.when, ...when],
-        ignoreErrors: ignore === true || outer.ignoreErrors,
+        when: k.when,
+        ignoreErrors: k.ignoreErrors,
         listen: stringList(entry.listen, p(['listen']), 'listen'),
-        runOnce: entry.run_once === true || outer.runOnce,
+        runOnce: k.runOnce,
         pos: p(),
         paramPos,
       },
@@ -255,44 +274,18 @@ function taskList(
   });
 }
 
-/** What a block hands down to its tasks (Ansible: its when, tags, ignore_errors and run_once). */
-interface Outer {
-  when: string[];
-  ignoreErrors: boolean;
-  runOnce: boolean;
-}
-
 const BLOCK_KEYS = ['block', 'name', 'when', 'tags', 'ignore_errors', 'run_once'];
 
 /** Ansible's block: its tasks, in place, each with the block's conditions and keywords added. */
-function blockTasks(
-  entry: Record<string, unknown>,
-  at0: YamlPath,
-  p: (k?: YamlPath) => SourcePos,
-  at: (p: YamlPath) => SourcePos,
-  src: YamlSource,
-  registry: Record<string, TaskDef>,
-  ids: { next: number },
-  inheritedTags: string[],
-  handlers: boolean,
-  outer: Outer,
-): TaskEntry[] {
+function blockTasks(entry: Record<string, unknown>, at0: YamlPath, p: (k?: YamlPath) => SourcePos, w: Walk, outer: Outer): TaskEntry[] {
   for (const k of Object.keys(entry)) {
     if (k === 'rescue' || k === 'always') throw new InputError(`a block's ${k} is not supported: split the work into tasks with when`, p([k]));
     if (!BLOCK_KEYS.includes(k)) throw new InputError(`unknown block key '${k}'`, p([k]), `block keys: ${BLOCK_KEYS.join(', ')}`);
   }
-  if (entry.ignore_errors !== undefined && typeof entry.ignore_errors !== 'boolean')
-    throw new InputError('ignore_errors must be true or false', p(['ignore_errors']));
-  if (entry.run_once !== undefined && typeof entry.run_once !== 'boolean') throw new InputError('run_once must be true or false', p(['run_once']));
   optString(entry.name, p(['name']), 'name');
-  const when = entry.when === undefined ? [] : typeof entry.when === 'boolean' ? [String(entry.when)] : stringList(entry.when, p(['when']), 'when');
-  const tags = [...new Set([...inheritedTags, ...stringList(entry.tags, p(['tags']), 'tags')])];
+  const inner = withKeywords(entry, p, outer);
   if (!Array.isArray(entry.block) || entry.block.length === 0) throw new InputError('block must be a list of tasks', p(['block']));
-  return taskList(entry.block, [...at0, 'block'], at, src, registry, ids, tags, handlers, {
-    when: [...outer.when, ...when],
-    ignoreErrors: outer.ignoreErrors || entry.ignore_errors === true,
-    runOnce: outer.runOnce || entry.run_once === true,
-  });
+  return taskList(entry.block, [...at0, 'block'], w, inner);
 }
 
 /** serial: a number, "N%", or a list of them (Ansible). */

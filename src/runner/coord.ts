@@ -29,7 +29,8 @@ export interface PlayCoord {
   maxFailPercentage?: number;
 }
 
-export type PlayGate = { go: true } | { go: false; reason: string };
+/** May the host start the play; `waited`: other hosts ran meanwhile, so what it read before may be stale. */
+export type PlayGate = { go: true; waited: boolean } | { go: false; reason: string };
 export type OnceRole = { owner: true } | { owner: false; result: TaskResult };
 
 interface Waiter<T> {
@@ -70,7 +71,7 @@ export class Coordinator {
     const key = `${play}\u0000${c.group}`;
     if (index <= 0 && (!partitioned || c.members.length < 2)) {
       this.wake();
-      return Promise.resolve({ go: true });
+      return Promise.resolve({ go: true, waited: false });
     }
     return new Promise((resolve) => {
       this.playWaiters.push({ key, host, c, index: Math.max(0, index), play, partitioned, w: { resolve } });
@@ -177,7 +178,7 @@ export class Coordinator {
           reason: `not run: the batch before failed on ${failed.join(', ')}${c.maxFailPercentage !== undefined ? ` (max_fail_percentage ${c.maxFailPercentage})` : ' (every host of it)'}`,
         };
     }
-    return { go: true };
+    return { go: true, waited: true };
   }
 }
 

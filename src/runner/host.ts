@@ -140,8 +140,8 @@ class HostRunner {
           this.report.error = gate.reason;
           return;
         }
-        // Other hosts may have changed what this one reads (a shared bucket): read it again.
-        if (r.hp.coord.batches.length > 1) for (const q of this.queue) if (!q.done) q.fresh = false;
+        // Other hosts ran while this one waited and may have changed what it reads (a shared bucket).
+        if (gate.waited) for (const q of this.queue) if (!q.done) q.fresh = false;
       }
       const ok = await this.playTasks(r);
       coord?.leavePlay(r.index, this.host, r.hp.coord, ok);

@@ -29,7 +29,7 @@ export interface LayerValue {
 
 const show = (v: unknown) => JSON.stringify(v);
 
-export function checkOneGroup(name: string, host: string, layers: LayerValue[], where: SourcePos): void {
+export function checkOneGroup(name: string, host: string, layers: LayerValue[]): void {
   // The host's own value or -e decides, whatever its groups say.
   if (layers.some((l) => !l.group)) return;
   const byValue = new Map<string, LayerValue>();

@@ -109,11 +109,20 @@ export function prepare(input: PrepareInput): HostWork[] {
   for (const [playIndex, play] of input.playbook.plays.entries()) {
     const defaults: SourcedVars = { vars: play.defaults, sources: pick(play.varSources, Object.keys(play.defaults)) };
     const playVars: SourcedVars = { vars: play.vars, sources: pick(play.varSources, Object.keys(play.vars)) };
-    const coords = playCoords(play, input, defaults, playVars);
+    // Each host's vars for this play, merged once (the partition rules read them too).
+    const ctxs = new Map<string, HostCtx>();
+    const ctxOf = (host: string): HostCtx => {
+      let c = ctxs.get(host);
+      if (!c) {
+        const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
+        ctxs.set(host, (c = { merged, lazy: new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check)) }));
+      }
+      return c;
+    };
+    const coords = playCoords(play, input, ctxOf);
+    const tasks = play.tasks.filter((t) => selectedByTags(t.tags, input.tags));
     for (const host of input.playHosts(play)) {
-      const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
-      const tasks = play.tasks.filter((t) => selectedByTags(t.tags, input.tags));
-      const lazy = new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check));
+      const { merged, lazy } = ctxOf(host);
       checkPlayVars(play, host, lazy, merged.sources, input);
       for (const t of [...tasks, ...play.handlers]) preflightTask(t, host, lazy, merged.sources, input);
       let work = byHost.get(host);
@@ -129,7 +138,12 @@ export function prepare(input: PrepareInput): HostWork[] {
  * it is known before any host is touched), the partition's hosts in inventory order, and its
  * serial batches.
  */
-function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, playVars: SourcedVars): Map<string, PlayCoord> {
+interface HostCtx {
+  merged: SourcedVars;
+  lazy: LazyVars;
+}
+
+function playCoords(play: Play, input: PrepareInput, ctxOf: (host: string) => HostCtx): Map<string, PlayCoord> {
   const hosts = input.playHosts(play);
   // The rules look at whole partitions, also with --limit to a part of one.
   const everyone = play.partition && input.allPlayHosts ? input.allPlayHosts(play) : hosts;
@@ -141,8 +155,7 @@ function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, play
       groupOf.set(host, '');
       continue;
     }
-    const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
-    const lazy = new LazyVars(input.templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check));
+    const { merged, lazy } = ctxOf(host);
     const used = new Set<string>();
     let v: unknown;
     try {
@@ -160,7 +173,7 @@ function playCoords(play: Play, input: PrepareInput, defaults: SourcedVars, play
         play.pos,
       );
     groupOf.set(host, String(v));
-    if (spec?.one_group && input.varLayers) checkOneGroup(play.partition, host, input.varLayers(host, play.partition), play.pos);
+    if (spec?.one_group && input.varLayers) checkOneGroup(play.partition, host, input.varLayers(host, play.partition));
     values.set(host, {
       host,
       // A value that needs facts (or fails) is not known yet: the rules skip it.

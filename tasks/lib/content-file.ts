@@ -27,11 +27,16 @@ export function planContentFile(p: ContentFileParams, content: string, results: 
   };
 }
 
-export async function applyContentFile(ctx: ApplyContext, p: ContentFileParams, change: Change<ContentFileData>): Promise<{ changed: boolean; msg?: string }> {
+export async function applyContentFile(
+  ctx: ApplyContext,
+  p: ContentFileParams,
+  change: Change<ContentFileData>,
+  opts: { parents?: boolean } = {},
+): Promise<{ changed: boolean; msg?: string }> {
   const { want, before, contentChanged } = change.data;
   recordForRollback(ctx.state, p.rollback_group, p.dest, before);
   if (contentChanged) {
-    const backup = await writeFileAtomic(ctx.conn, want, { backup: p.backup, validate: p.validate });
+    const backup = await writeFileAtomic(ctx.conn, want, { backup: p.backup, validate: p.validate, parents: opts.parents });
     return { changed: true, msg: backup ? `backup: ${backup}` : undefined };
   }
   await setMeta(ctx.conn, p.dest, want);

@@ -78,6 +78,8 @@ function stamp(): string {
 export interface WriteOptions {
   backup?: boolean;
   validate?: string;
+  /** Make the missing directories above the file first (0755, as with umask 022), in the same command. */
+  parents?: boolean;
 }
 
 /**
@@ -89,8 +91,9 @@ export async function writeFileAtomic(conn: Connection, want: DesiredFile, opts:
   const backupPath = opts.backup ? `${p}.${stamp()}~` : undefined;
   const lines = [
     'set -e',
-    'umask 077',
     sh`d=$(dirname -- ${p}); b=$(basename -- ${p})`,
+    ...(opts.parents ? ['(umask 022; mkdir -p -- "$d")'] : []),
+    'umask 077',
     'tmp=$(mktemp "$d/.$b.XXXXXX")',
     `trap 'rm -f "$tmp"' EXIT`,
     'cat > "$tmp"',

@@ -77,3 +77,15 @@ export async function stopPoller(world: World, h: string): Promise<{ bad: string
   const closed = Number((await world.hostExecOk(h, 'cat /tmp/poll.closed 2>/dev/null | wc -l')).stdout.trim());
   return { bad, fetches, closed };
 }
+
+/**
+ * Stop the poller and assert what a user would see: no answer other than 200 during `what`, the
+ * poller ran (3 rounds at least), and only a few connections closed unanswered by a reload.
+ */
+export async function assertPollerClean(world: World, h: string, ups: Upload[], what: string): Promise<void> {
+  const p = await stopPoller(world, h);
+  assert.equal(p.bad, '', `${h}: answers other than 200 during ${what}`);
+  assert.ok(p.fetches >= ups.length * 3, `${h}: the poller ran (${p.fetches} fetches)`);
+  // A connection closed unanswered by a reload is sent again (as a browser does); only a few are expected.
+  assert.ok(p.closed <= 3, `${h}: ${p.closed} connections closed without an answer`);
+}

@@ -24,7 +24,7 @@ import {
   type SiteHostVars,
 } from '../world/sandbox.js';
 import { digest } from './digest.js';
-import { assertAllServed, makeFile, startPoller, stopPoller, upload, type Upload } from './drive.js';
+import { assertAllServed, makeFile, assertPollerClean, startPoller, upload, type Upload } from './drive.js';
 import { play, recap } from './play.js';
 
 const ROLES: Record<string, SiteHostVars> = {
@@ -207,11 +207,7 @@ describe('move: the drive to another provider, every URL unchanged', function ()
       assert.deepEqual([meta.objectStorageEndpoint, meta.objectStorageBucket], [WORLD.s3b.endpoint, `mss-${h}-new`]);
     }
     for (const h of hosts) {
-      const p = await stopPoller(sb.world, h.name);
-      assert.equal(p.bad, '', `${h.name}: answers other than 200 during the move`);
-      assert.ok(p.fetches >= urls[h.name]!.length * 3, `${h.name}: the poller ran (${p.fetches} fetches)`);
-      // A connection closed unanswered by a reload is sent again (as a browser does); only a few are expected.
-      assert.ok(p.closed <= 3, `${h.name}: ${p.closed} connections closed without an answer`);
+      await assertPollerClean(sb.world, h.name, urls[h.name]!, 'the move');
       await assertAllServed(sb.world, h.name, urls[h.name]!);
     }
   });

@@ -11,7 +11,7 @@ import { startGatewayA, stopGatewayA } from '../world/s3.js';
 import { WORLD } from '../world/config.js';
 import { TOKENS, getSandbox, inventoryPath, siteEnv, siteVars, startSiteHosts, type Sandbox, type SiteHostVars } from '../world/sandbox.js';
 import { digest } from './digest.js';
-import { assertAllServed, makeFile, startPoller, stopPoller, upload, type Upload } from './drive.js';
+import { assertAllServed, makeFile, assertPollerClean, startPoller, upload, type Upload } from './drive.js';
 import { play, recap } from './play.js';
 
 const ROLES: Record<string, SiteHostVars> = {
@@ -145,11 +145,7 @@ describe('retire: the drive back to local disk, every URL unchanged', function (
     }
     for (const v of [WORLD.s3.secretKey, WORLD.s3.accessKey, TOKENS.admin]) assert.ok(!r.all.includes(v), 'a secret leaked');
     for (const h of hosts) {
-      const p = await stopPoller(sb.world, h.name);
-      assert.equal(p.bad, '', `${h.name}: answers other than 200 during the retire`);
-      assert.ok(p.fetches >= ups[h.name]!.length * 3, `${h.name}: the poller ran (${p.fetches} fetches)`);
-      // A connection closed unanswered by a reload is sent again (as a browser does); only a few are expected.
-      assert.ok(p.closed <= 3, `${h.name}: ${p.closed} connections closed without an answer`);
+      await assertPollerClean(sb.world, h.name, ups[h.name]!, 'the retire');
       // The mirror: every object a whole file under the local root, nothing left in staging.
       const files = (await sh(h.name, `cd ${root(h.name)} && find . -type f | sort`)).trim().split('\n');
       const prefix = PREFIX[ROLES[h.name]!.layout];
