@@ -41,6 +41,12 @@ export interface Project {
   limit(pattern?: string): Set<string>;
   select(pattern: string): string[];
   connectSpecs(work: HostWork[], templates: Templates): Map<string, ConnectSpec>;
+  /**
+   * The `hostvars` magic variable: every inventory host's name and the address mskplay connects to
+   * (ansible_host, else the name), computed when read. Only these: another host's other vars may
+   * need its facts, which this host does not have.
+   */
+  hostvars(templates: Templates): Record<string, { inventory_hostname: string; ansible_host: string }>;
 }
 
 function toSourced(layer: VarLayer): SourcedVars {
@@ -57,6 +63,22 @@ export function loadProject(args: ProjectArgs, root: string): Project {
   const inventory = loadInventory(args.inventory);
   const extraLayer = parseExtraVars(args.extraVars, process.cwd());
   const extraVars = toSourced(extraLayer);
+  /** A host's ansible_* vars, rendered (they may be templates). */
+  const connectionVars = (host: string, templates: Templates): SourcedVars => {
+    const merged = mergeLayers(hostVars(inventory, host), extraVars);
+    const lazy = new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, args.check));
+    const rendered: SourcedVars = { vars: {}, sources: merged.sources };
+    for (const k of Object.keys(merged.vars).filter((k) => k.startsWith('ansible_'))) {
+      const used = new Set<string>();
+      try {
+        rendered.vars[k] = templates.renderValue(merged.vars[k], lazy.context(), used);
+      } catch (e) {
+        const stub = { name: 'connection settings', pos: merged.sources[k] } as never;
+        throw renderError(e, stub, host, merged.sources[k] ?? { file: inventory.file }, merged.sources, used);
+      }
+    }
+    return rendered;
+  };
   const has = (h: string) => inventory.hosts.has(h);
   return {
     inventory,
@@ -79,23 +101,32 @@ export function loadProject(args: ProjectArgs, root: string): Project {
     connectSpecs: (work, templates) => {
       const specs = new Map<string, ConnectSpec>();
       for (const w of work) {
-        const merged = mergeLayers(hostVars(inventory, w.host), extraVars);
-        const lazy = new LazyVars(templates, merged.vars, magicVars(w.host, PLACEHOLDER_FACTS, args.check));
-        const rendered: SourcedVars = { vars: {}, sources: merged.sources };
-        for (const k of Object.keys(merged.vars).filter((k) => k.startsWith('ansible_'))) {
-          const used = new Set<string>();
-          try {
-            rendered.vars[k] = templates.renderValue(merged.vars[k], lazy.context(), used);
-          } catch (e) {
-            const stub = { name: 'connection settings', pos: merged.sources[k] } as never;
-            throw renderError(e, stub, w.host, merged.sources[k] ?? { file: inventory.file }, merged.sources, used);
-          }
-        }
+        const rendered = connectionVars(w.host, templates);
         // Typed connection vars (checked, aliases resolved) over the raw ones (ssh args, timeout, ...).
         const cv = { ...rendered.vars, ...connVars(rendered) };
         specs.set(w.host, resolveConnectSpec(w.host, cv, { sshConfigFile: args.sshConfig, hostKeyPolicy: args.hostKeyPolicy }));
       }
       return specs;
+    },
+    hostvars: (templates) => {
+      const out: Record<string, { inventory_hostname: string; ansible_host: string }> = {};
+      for (const h of inventory.hosts.keys()) {
+        let address: string | undefined;
+        Object.defineProperty(out, h, {
+          enumerable: true,
+          get: () => ({
+            inventory_hostname: h,
+            get ansible_host() {
+              if (address === undefined) {
+                const cv = connectionVars(h, templates);
+                address = String(cv.vars.ansible_host ?? cv.vars.ansible_ssh_host ?? h);
+              }
+              return address;
+            },
+          }),
+        });
+      }
+      return out;
     },
   };
 }

@@ -57,6 +57,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
     inventoryVars: (h) => project.hostVars(h),
     varLayers: (h, name) => project.varLayers(h, name),
     allPlayHosts: (play) => project.select(play.hosts),
+    hostvars: project.hostvars(templates),
     extraVars: extra,
     registry: project.registry,
     templates,

@@ -58,8 +58,22 @@ export interface FileDiff {
 /** Counts a task reports for --json (e.g. objects and bytes left or copied): numbers only, never secrets. */
 export type Totals = Record<string, number>;
 
+/**
+ * What a task hands to the other hosts of its play's partition (an instance's certificate from the
+ * proxy host that obtained it): kept in memory by the runner, never in a result, a log or --json,
+ * and every value is masked in output. `values` absent: check mode, the run would produce them.
+ * A later play of the same partition reads it with `ctx.shared(host, key)`.
+ */
+export interface Share {
+  key: string;
+  values?: Record<string, string>;
+}
+
+/** What `ctx.shared` finds: the values, a run that would make them (check mode), or why there are none. */
+export type SharedLookup = { values: Record<string, string> } | { pending: true } | { missing: string };
+
 export type Plan<D = unknown> =
-  | { action: 'ok'; msg?: string; totals?: Totals }
+  | { action: 'ok'; msg?: string; totals?: Totals; share?: Share }
   | {
       action: 'change';
       summary: string;
@@ -72,8 +86,10 @@ export type Plan<D = unknown> =
       steps?: Step[];
       data?: D;
       totals?: Totals;
+      /** Check mode: published without values (the run would make them); a run publishes apply's. */
+      share?: Share;
     }
-  | { action: 'run'; summary: string; steps?: Step[]; data?: D; totals?: Totals }
+  | { action: 'run'; summary: string; steps?: Step[]; data?: D; totals?: Totals; share?: Share }
   | { action: 'skip'; msg: string };
 
 /** What apply receives: only a plan that acts, its data present. */
@@ -94,6 +110,7 @@ export interface ApplyResult {
   changed: boolean;
   msg?: string;
   totals?: Totals;
+  share?: Share;
 }
 
 /** Per-host state shared by the tasks of one run (rollback groups, what changed). */
@@ -133,6 +150,8 @@ export interface PlanContext {
   renderTemplate(name: string): string;
   /** Check mode: an earlier task of this run would write this path (so what was read is stale). */
   willWrite(path: string): boolean;
+  /** What another host of this play's partition shared under `key` in an earlier play (see Share). */
+  shared(host: string, key: string): SharedLookup;
 }
 
 export interface ApplyContext extends PlanContext {

@@ -2,10 +2,13 @@
 // (`certbot certonly --nginx`), and only when no valid one is there (a cheap openssl check first:
 // certbot itself is not byte-idempotent). `certonly` leaves our managed vhost alone; the vhost
 // template points at /etc/letsencrypt/live/<name>/. Renewals reload nginx through a deploy hook.
+// With `share` (an instance with several proxy hosts, this one obtaining for all): the certificate
+// and key are handed to the others in memory (certbot_copy writes them there), and the name may
+// resolve to them: they forward the ACME challenges here.
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { bool, int, params, str, type Infer } from '../src/params-spec.js';
-import { defineTask, type CmdState } from '../src/task.js';
+import { defineTask, type CmdState, type Share } from '../src/task.js';
 
 const spec = params({
   domain: str({ pattern: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+$' }).doc('the name the certificate is for'),
@@ -13,10 +16,27 @@ const spec = params({
   server: str({ pattern: '^$|^https://' }).optional().doc("ACME directory URL; empty: certbot's default CA"),
   renew_before_days: int({ minimum: 1 }).default(30).doc('obtain a new one when the current one expires sooner'),
   check_dns: bool().default(true).doc('refuse before certbot when the name does not resolve to this host'),
+  share: bool()
+    .default(false)
+    .doc(
+      "hand the certificate and key to the instance's other proxy hosts (in memory, for certbot_copy); the name may then resolve to them instead, as they forward ACME challenges here",
+    ),
 });
 type Params = Infer<typeof spec>;
 
 export const livePath = (domain: string) => `/etc/letsencrypt/live/${domain}/fullchain.pem`;
+export const keyPath = (domain: string) => `/etc/letsencrypt/live/${domain}/privkey.pem`;
+/** The key a certificate is shared under between the proxy hosts of an instance. */
+export const certShareKey = (domain: string) => `certificate ${domain}`;
+
+/** cat of the certificate and key (through certbot's symlinks); one command for the plan's probe and after apply. */
+const readBoth = (domain: string) => sh`cat -- ${livePath(domain)} && printf '\\n%s\\n' ${SEP} && cat -- ${keyPath(domain)}`;
+const SEP = '--mskplay: key follows--';
+function shareOf(domain: string, out: string): Share | undefined {
+  const i = out.indexOf(`\n${SEP}\n`);
+  if (i < 0) return undefined;
+  return { key: certShareKey(domain), values: { fullchain: out.slice(0, i), privkey: out.slice(i + SEP.length + 2) } };
+}
 
 export function certbotCommand(p: Pick<Params, 'domain' | 'email' | 'server'>): string {
   const args = [
@@ -47,10 +67,21 @@ export default defineTask({
       cmd: sh`test -s ${livePath(p.domain)} && openssl x509 -checkend ${String((p.renew_before_days ?? 30) * 86400)} -noout -in ${livePath(p.domain)}`,
     },
     { kind: 'cmd', cmd: sh`getent ahosts ${p.domain} | awk '{print $1}' | sort -u` },
+    // The key only when it is handed on: otherwise it never leaves the host.
+    ...(p.share ? [{ kind: 'cmd' as const, cmd: readBoth(p.domain) }] : []),
   ],
-  plan: (ctx, p, [cert, dns]) => {
-    if ((cert as CmdState).code === 0) return { action: 'ok', msg: `valid certificate for ${p.domain}` };
-    if (p.check_dns !== false) {
+  plan: (ctx, p, [cert, dns, both]) => {
+    if ((cert as CmdState).code === 0) {
+      const share = p.share ? shareOf(p.domain, (both as CmdState).stdout) : undefined;
+      if (p.share && !share)
+        throw new TaskError(`the certificate of ${p.domain} is valid but its files could not be read to hand them on: ${(both as CmdState).stderr.trim()}`);
+      return { action: 'ok', msg: `valid certificate for ${p.domain}${share ? ' (handed to the other proxy hosts)' : ''}`, share };
+    }
+    if (p.share && p.check_dns !== false) {
+      // The other proxy hosts forward the challenge here: the name must resolve, to any of them.
+      if (!(dns as CmdState).stdout.trim())
+        throw new TaskError(`${p.domain} does not resolve: create its DNS records (the instance's proxy hosts) before asking for a certificate`);
+    } else if (p.check_dns !== false) {
       const resolved = (dns as CmdState).stdout
         .split('\n')
         .map((s) => s.trim())
@@ -63,6 +94,19 @@ export default defineTask({
         );
       }
     }
-    return { action: 'change', summary: `obtain a certificate for ${p.domain}`, steps: [{ cmd: certbotCommand(p), what: `certbot for ${p.domain}` }] };
+    return {
+      action: 'change',
+      summary: `obtain a certificate for ${p.domain}`,
+      steps: [{ cmd: certbotCommand(p), what: `certbot for ${p.domain}` }],
+      ...(p.share ? { share: { key: certShareKey(p.domain) } } : {}),
+    };
+  },
+  apply: async (ctx, p, change) => {
+    for (const s of change.steps ?? []) await ctx.run(s);
+    if (!p.share) return { changed: true };
+    const r = await ctx.conn.exec(readBoth(p.domain));
+    const share = r.code === 0 ? shareOf(p.domain, r.stdout) : undefined;
+    if (!share) throw new TaskError(`certbot got the certificate for ${p.domain} but its files could not be read to hand them on: ${r.stderr.trim()}`);
+    return { changed: true, share };
   },
 });

@@ -9,6 +9,7 @@ import service from './service.js';
 import systemdDropin from './systemd_dropin.js';
 import template from './template.js';
 import certbot from './certbot.js';
+import certbotCopy from './certbot_copy.js';
 import misskeyConfig from './misskey_config.js';
 import misskeyFilesCopy from './misskey_files_copy.js';
 import misskeyMeta from './misskey_meta.js';
@@ -42,6 +43,7 @@ export const TASKS: Record<string, TaskDef> = Object.fromEntries(
     systemdDropin,
     template,
     certbot,
+    certbotCopy,
     misskeyConfig,
     misskeyFilesCopy,
     misskeyMeta,

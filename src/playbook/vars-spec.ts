@@ -24,6 +24,11 @@ export interface VarSpec {
   per_partition?: string[];
   /** For a play's partition variable: each partition has a host whose <variable> is one of each list. */
   partition_needs?: Record<string, unknown[][]>;
+  /**
+   * For a play's partition variable: <variable> names one host of the partition among those whose
+   * vars match `among` (all of them, when two or more match; empty or the host itself when one does).
+   */
+  partition_pick?: Record<string, { among: Record<string, unknown[]> }>;
   pos: SourcePos;
 }
 
@@ -34,7 +39,7 @@ const FORMATS = {
   nginx_size: { re: /^\d+[kKmMgG]?$/, example: '20g, 512m, 2m, 64k (units k m g)' },
 } as const;
 
-const KEYS = ['type', 'format', 'choices', 'description', 'keys_zone_for', 'one_group', 'per_partition', 'partition_needs'];
+const KEYS = ['type', 'format', 'choices', 'description', 'keys_zone_for', 'one_group', 'per_partition', 'partition_needs', 'partition_pick'];
 const TYPES = ['str', 'bool', 'int', 'list', 'dict'];
 
 export function loadVarsSpec(file: string): Map<string, VarSpec> {

@@ -14,7 +14,11 @@
 //    others, which wait for it. A host whose `when` is false skips it and is never picked (Ansible
 //    would ask only the first host, and skip it everywhere if that one's `when` is false). A
 //    failure there is a failure on every host of the partition.
+//  - shares: what a task hands to the other hosts of its partition (Plan/ApplyResult `share`: the
+//    certificate of an instance's proxy hosts), read by a task of a later play of the same
+//    partition, after the play gate made sure the sharing host got there first. In memory only.
 
+import type { Share, SharedLookup } from '../task.js';
 import type { TaskResult } from './types.js';
 
 /** The coordination of one play for one host, computed before any host is touched. */
@@ -57,6 +61,7 @@ export class Coordinator {
   private batches = new Map<string, BatchState>();
   private playWaiters: { key: string; host: string; c: PlayCoord; index: number; play: number; partitioned: boolean; w: Waiter<PlayGate> }[] = [];
   private once = new Map<string, OnceSlot>();
+  private shares = new Map<string, Share>();
 
   /** The furthest play each host has reached (entered, perhaps still waiting at its gate). */
   private reached = new Map<string, number>();
@@ -125,6 +130,20 @@ export class Coordinator {
     if (!slot) return;
     slot.result = result;
     this.wake();
+  }
+
+  /** A host hands `share` to the other hosts of its partition (the last one under a key wins). */
+  publish(c: PlayCoord, host: string, share: Share): void {
+    this.shares.set(`${c.group}\u0000${host}\u0000${share.key}`, share);
+  }
+
+  /** What `from`, a host of this partition, shared under `key`; or why nothing is there. */
+  lookup(c: PlayCoord, from: string, key: string): SharedLookup {
+    if (!c.members.includes(from))
+      return { missing: `${from} is not one of the hosts of this run in its partition (${c.members.join(', ')}): left out by --limit, or not in it` };
+    const s = this.shares.get(`${c.group}\u0000${from}\u0000${key}`);
+    if (!s) return { missing: `${from} did not get to it in this run (it failed or was unreachable before)` };
+    return s.values ? { values: s.values } : { pending: true };
   }
 
   private batch(key: string, index: number): BatchState {

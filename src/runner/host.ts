@@ -10,7 +10,7 @@ import type { FactOptions } from '../facts/fact.js';
 import { checkParams, secretParamNames, secretValues } from '../playbook/params.js';
 import type { TaskEntry } from '../playbook/load.js';
 import { maskFieldPair, type Secrets } from '../secrets.js';
-import type { ApplyContext, Change, FileDiff, HostState, Plan, Probe, ProbeResult, TaskDef } from '../task.js';
+import type { ApplyContext, Change, FileDiff, HostState, Plan, Probe, ProbeResult, Share, SharedLookup, TaskDef } from '../task.js';
 import { describeStep, runStep } from './steps.js';
 import { LazyVars, type Templates } from '../template.js';
 import { magicVars, type HostPlay, type HostWork } from './prepare.js';
@@ -77,7 +77,7 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
     if (facts.warnings?.length) report.warnings = facts.warnings.map((w) => secrets.mask(w));
     log(2, `facts: ${facts.os_pretty}, ${facts.pkg_mgr}, nginx user ${facts.nginx_user}, layout ${facts.nginx_layout}, systemd ${facts.systemd}`);
     const runner = new HostRunner(work.host, conn, facts, opts, deps, report, log);
-    await runner.run(work.plays);
+    await runner.run(work.plays, work.hostvars);
   } catch (e) {
     if (e instanceof UnreachableError) {
       report.unreachable = true;
@@ -113,10 +113,10 @@ class HostRunner {
     private readonly log: (level: number, line: string) => void,
   ) {}
 
-  async run(plays: HostPlay[]): Promise<void> {
+  async run(plays: HostPlay[], hostvars: Record<string, unknown> = {}): Promise<void> {
     const planned = new Map();
     const runs = plays.map((hp): PlayRun => {
-      const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check));
+      const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check, hostvars));
       const r: PlayRun = { index: hp.playIndex, hp, lazy, state: { rollback: new Map(), changedGroups: new Set(), planned }, notified: new Set(), tasks: [] };
       r.tasks = this.prepare(hp.tasks, r, false);
       return r;
@@ -257,6 +257,7 @@ class HostRunner {
         // Masked at once: values found in secret fields are then masked in everything that follows.
         const diffs = plan.action === 'change' ? maskDiffs(plan.diffs, secrets, p.def) : undefined;
         if (plan.action === 'ok' || plan.action === 'skip') {
+          if (plan.action === 'ok') this.share(run, plan.share);
           this.record(
             this.result(run, p, plan.action === 'ok' ? 'ok' : 'skipped', t0, { msg: plan.msg, totals: plan.action === 'ok' ? plan.totals : undefined }),
           );
@@ -264,6 +265,8 @@ class HostRunner {
         }
         const steps = plan.steps?.map(describeStep);
         if (this.opts.check) {
+          // What the run would hand over is not there yet: the others learn that it would be.
+          if (plan.share) this.share(run, { key: plan.share.key });
           for (const st of steps ?? []) this.log(2, `${p.entry.name}: would run: ${st}`);
           if (plan.action === 'change') {
             const group = rollbackGroup(p);
@@ -282,6 +285,7 @@ class HostRunner {
         }
         this.log(1, `${p.entry.name}: ${plan.action === 'change' ? plan.summary : 'run ' + plan.summary}`);
         const out = await p.def.apply(this.applyContext(ctx, p), p.params, plan as Change);
+        this.share(run, out.share);
         if (out.changed) {
           for (const n of p.entry.notify) run.notified.add(n);
           // Later tasks may read what this one changed: their probes are read again.
@@ -322,6 +326,14 @@ class HostRunner {
     }
   }
 
+  /** Hand a task's share to the partition; its values are masked in all output from now on. */
+  private share(run: PlayRun, share: Share | undefined): void {
+    if (!share) return;
+    // Each line too (a PEM key's lines could show up one by one in an error).
+    for (const v of Object.values(share.values ?? {})) for (const x of [v, ...v.split('\n').filter((l) => l.trim().length >= 16)]) this.deps.secrets.add(x);
+    this.deps.coord?.publish(run.hp.coord, this.host, share);
+  }
+
   private applyContext(ctx: ReturnType<HostRunner['planContext']>, p: Pending): ApplyContext {
     const log = (m: string) => this.log(2, `${p.entry.name}: ${m}`);
     const progress = (m: string) => this.deps.events.progress?.(this.host, this.deps.secrets.mask(`${p.entry.name}: ${m}`));
@@ -338,6 +350,8 @@ class HostRunner {
       state: run.state,
       renderTemplate: (name: string) => templates.renderFile(name, run.lazy.context()),
       willWrite: (path: string) => check && run.state.planned.has(path),
+      shared: (host: string, key: string): SharedLookup =>
+        this.deps.coord ? this.deps.coord.lookup(run.hp.coord, host, key) : { missing: `nothing is shared between hosts in this run` },
     };
   }
 

@@ -7,6 +7,11 @@
 //                              partitions share the same values (two instances, one bucket)
 //   partition_needs: {v: [[x, y], [z]]}
 //                              each partition has a host with v in [x, y] and one with v in [z]
+//   partition_pick: {p: {among: {v: [x, y]}}}
+//                              p names the one host of those with v in [x, y] that does a job for
+//                              the others (the proxy host that obtains the certificate): required
+//                              and the same on all of them when there are two or more; empty or
+//                              the host itself when there is one
 
 import { InputError, formatPos, type SourcePos } from '../errors.js';
 import type { VarSpec } from '../playbook/vars-spec.js';
@@ -70,6 +75,7 @@ export function checkPartitions(name: string, spec: VarSpec, groups: Map<string,
         seen.set(id, group);
       }
     }
+    for (const [p, rule] of Object.entries(spec.partition_pick ?? {})) checkPick(name, group, hosts, p, rule.among);
     for (const [v, needs] of Object.entries(spec.partition_needs ?? {}))
       for (const need of needs)
         if (!hosts.some((h) => need.includes(h.get(v))))
@@ -79,4 +85,48 @@ export function checkPartitions(name: string, spec: VarSpec, groups: Map<string,
             `give one of its hosts ${v}: ${String(need[0])}`,
           );
   }
+}
+
+function checkPick(name: string, group: string, hosts: HostValues[], p: string, among: Record<string, unknown[]>): void {
+  const cond = Object.entries(among);
+  const match = (h: HostValues) => cond.every(([v, values]) => values.includes(h.get(v)));
+  const these = hosts.filter(match);
+  const what = cond.map(([v, values]) => `${v} ${values.map(show).join('/')}`).join(', ');
+  if (these.length === 1) {
+    const h = these[0]!;
+    const v = h.get(p);
+    if (v !== undefined && v !== '' && v !== h.host)
+      throw new InputError(
+        `${name} ${show(group)}: ${p} is ${show(v)} on ${h.host}, the instance's only host with ${what}: it does that job itself`,
+        h.pos(p),
+        `leave ${p} empty (or set it to ${h.host})`,
+      );
+    return;
+  }
+  if (these.length < 2) return;
+  const names = these.map((h) => h.host);
+  const first = these[0]!;
+  const unset = these.find((h) => h.get(p) === '' || h.get(p) === undefined);
+  if (unset)
+    throw new InputError(
+      `${name} ${show(group)} has ${these.length} hosts with ${what} (${names.join(', ')}) but ${p} is not set on ${unset.host}: one of them does the job for the others`,
+      unset.pos(name) ?? unset.pos(p),
+      `set ${p}: ${first.host} (or another of ${names.join(', ')}) in the instance's group vars`,
+    );
+  for (const h of these) {
+    const v = h.get(p);
+    if (show(v) !== show(first.get(p)))
+      throw new InputError(
+        `${name} ${show(group)}: ${p} is ${show(first.get(p))} on ${first.host} but ${show(v)} on ${h.host}: the hosts of one instance share it`,
+        h.pos(p),
+        `set ${p} once for the instance (its group's vars)`,
+      );
+  }
+  const v = first.get(p);
+  if (!names.includes(String(v)))
+    throw new InputError(
+      `${name} ${show(group)}: ${p} ${show(v)} is not one of its hosts with ${what} (${names.join(', ')})`,
+      first.pos(p),
+      `set ${p} to one of ${names.join(', ')}`,
+    );
 }

@@ -34,6 +34,8 @@ export interface HostPlay {
 export interface HostWork {
   host: string;
   plays: HostPlay[];
+  /** The `hostvars` magic variable (other hosts' names and addresses). */
+  hostvars?: Record<string, unknown>;
 }
 
 /** Stand-in facts for preflight rendering: real ones only exist after connecting (from each fact module). */
@@ -62,8 +64,8 @@ export function mergeLayers(...layers: SourcedVars[]): SourcedVars {
   return out;
 }
 
-export function magicVars(host: string, facts: Facts, check: boolean): Record<string, unknown> {
-  return { facts, inventory_hostname: host, ansible_check_mode: check };
+export function magicVars(host: string, facts: Facts, check: boolean, hostvars: Record<string, unknown> = {}): Record<string, unknown> {
+  return { facts, inventory_hostname: host, ansible_check_mode: check, hostvars };
 }
 
 export interface PrepareInput {
@@ -81,6 +83,8 @@ export interface PrepareInput {
   allPlayHosts?: (play: Play) => string[];
   /** Every inventory definition of a variable for a host (for one_group), lowest precedence first. */
   varLayers?: (host: string, name: string) => LayerValue[];
+  /** The `hostvars` magic variable. */
+  hostvars?: Record<string, unknown>;
 }
 
 /** Explain where the variables used by a failing template came from. */
@@ -115,7 +119,7 @@ export function prepare(input: PrepareInput): HostWork[] {
       let c = ctxs.get(host);
       if (!c) {
         const merged = mergeLayers(defaults, input.inventoryVars(host), playVars, input.extraVars);
-        ctxs.set(host, (c = { merged, lazy: new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check)) }));
+        ctxs.set(host, (c = { merged, lazy: new LazyVars(templates, merged.vars, magicVars(host, PLACEHOLDER_FACTS, input.check, input.hostvars)) }));
       }
       return c;
     };
@@ -126,7 +130,7 @@ export function prepare(input: PrepareInput): HostWork[] {
       checkPlayVars(play, host, lazy, merged.sources, input);
       for (const t of [...tasks, ...play.handlers]) preflightTask(t, host, lazy, merged.sources, input);
       let work = byHost.get(host);
-      if (!work) byHost.set(host, (work = { host, plays: [] }));
+      if (!work) byHost.set(host, (work = { host, plays: [], hostvars: input.hostvars ?? {} }));
       work.plays.push({ play, vars: merged.vars, sources: merged.sources, tasks, coord: coords.get(host)!, playIndex });
     }
   }
@@ -189,7 +193,7 @@ function playCoords(play: Play, input: PrepareInput, ctxOf: (host: string) => Ho
       pos: (name) => merged.sources[name],
     });
   }
-  if (spec && play.partition && (spec.per_partition || spec.partition_needs)) {
+  if (spec && play.partition && (spec.per_partition || spec.partition_needs || spec.partition_pick)) {
     const groups = new Map<string, HostValues[]>();
     for (const h of everyone) groups.set(groupOf.get(h)!, [...(groups.get(groupOf.get(h)!) ?? []), values.get(h)!]);
     checkPartitions(play.partition, spec, groups);

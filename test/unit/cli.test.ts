@@ -111,6 +111,32 @@ describe('CLI: bad input is refused before any host is touched', function () {
       /shared-bucket.yml:4:\d+: misskey_instance "a" and "b" both use s3_bucket "one-drive", s3_endpoint "ewr1.vultrobjects.com", s3_prefix "misskey": two instances would write over each other's files/,
     ],
     [
+      'two proxy hosts for one name without acme_issuer',
+      [
+        'site',
+        '-i',
+        f(
+          'two-proxies.yml',
+          'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    media1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n    media2: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n  vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive }\n',
+        ),
+        '--check',
+      ],
+      /two-proxies.yml:\d+:\d+: misskey_instance "ex" has 2 hosts with misskey_role "proxy"\/"both", proxy_layout "subdomain" \(media1, media2\) but acme_issuer is not set on media1[\s\S]*hint: set acme_issuer: media1/,
+    ],
+    [
+      'an acme_issuer that is not one of the proxy hosts',
+      [
+        'site',
+        '-i',
+        f(
+          'issuer-app.yml',
+          'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    media1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n    media2: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n  vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive, acme_issuer: app1 }\n',
+        ),
+        '--check',
+      ],
+      /issuer-app.yml:6:\d+: misskey_instance "ex": acme_issuer "app1" is not one of its hosts with misskey_role "proxy"\/"both", proxy_layout "subdomain" \(media1, media2\)/,
+    ],
+    [
       'a misspelled --tags',
       [tagged, '-i', inv, '--tags', 'prxy'],
       /--tags prxy: no task of .*tagged.yml has the tag 'prxy'; did you mean 'proxy'\?[\s\S]*hint: the tags of this playbook: proxy, storage/,

@@ -176,4 +176,19 @@ describe('coordination between hosts', () => {
     const all = await runPlay(['a1', 'a2'], [entry(1, { name: 'restart', fail_on: 'a1' })], { serial: [1] });
     assert.deepEqual(all.log, ['a1 restart start'], 'a batch of one that failed stops the next');
   });
+
+  it('shares: a host of the partition reads what another shared; outside it, or before it, it learns why not', () => {
+    const coord = new Coordinator();
+    const ex: PlayCoord = { group: 'ex', members: ['m1', 'm2'], batches: [['m1', 'm2']] };
+    const solo: PlayCoord = { group: 'solo', members: ['s1'], batches: [['s1']] };
+    assert.match((coord.lookup(ex, 'm1', 'certificate x') as { missing: string }).missing, /m1 did not get to it in this run/);
+    coord.publish(ex, 'm1', { key: 'certificate x', values: { privkey: 'KEY' } });
+    assert.deepEqual(coord.lookup(ex, 'm1', 'certificate x'), { values: { privkey: 'KEY' } });
+    assert.match((coord.lookup(ex, 'm1', 'other key') as { missing: string }).missing, /did not get to it/);
+    // Another partition does not see it (and its hosts are not m1's fellows).
+    assert.match((coord.lookup(solo, 'm1', 'certificate x') as { missing: string }).missing, /m1 is not one of the hosts of this run in its partition \(s1\)/);
+    // Check mode: the run would make it.
+    coord.publish(ex, 'm2', { key: 'certificate x' });
+    assert.deepEqual(coord.lookup(ex, 'm2', 'certificate x'), { pending: true });
+  });
 });

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { checkParams } from '../../src/playbook/params.js';
 import { describeStep } from '../../src/runner/steps.js';
 import type { Facts } from '../../src/facts/types.js';
-import type { CmdState, FileState, HostState, Plan, PlannedWrite, ProbeResult, TaskDef } from '../../src/task.js';
+import type { CmdState, FileState, HostState, Plan, PlannedWrite, ProbeResult, SharedLookup, TaskDef } from '../../src/task.js';
 import { TASKS } from '../../tasks/index.js';
 import { ROOT } from '../e2e/play.js';
 import { FIXTURE_FACTS } from '../fixtures/facts.js';
@@ -22,6 +22,8 @@ interface Fixture {
   check?: boolean;
   params: Record<string, unknown>;
   state?: { changed_groups?: string[]; planned?: Record<string, PlannedWrite> };
+  /** What other hosts shared, by "host key" (ctx.shared); anything else is missing. */
+  shared?: Record<string, SharedLookup>;
   results?: ({ file: Partial<FileState> | null } | { cmd: Partial<CmdState> })[];
   probes?: { count?: number; match?: string[] };
   expect: {
@@ -36,11 +38,13 @@ interface Fixture {
     steps?: string[];
     steps_match?: string[];
     data?: unknown;
+    /** What the plan hands to the other hosts (key, and the value names; values absent: pending). */
+    share?: { key: string; values?: string[] } | null;
     error?: string;
   };
 }
 
-const FIXTURE_KEYS = ['facts', 'facts_override', 'check', 'params', 'state', 'results', 'probes', 'expect'];
+const FIXTURE_KEYS = ['facts', 'facts_override', 'check', 'params', 'state', 'shared', 'results', 'probes', 'expect'];
 const EXPECT_KEYS = [
   'action',
   'summary',
@@ -53,6 +57,7 @@ const EXPECT_KEYS = [
   'steps',
   'steps_match',
   'data',
+  'share',
   'error',
 ];
 
@@ -94,7 +99,8 @@ function runFixture(def: TaskDef, f: Fixture): void {
     planned: new Map(Object.entries(f.state?.planned ?? {})),
   };
   const check = f.check ?? true;
-  const ctx = { host: 'h', facts, check, state, renderTemplate: () => '', willWrite: (p: string) => check && state.planned.has(p) };
+  const shared = (host: string, key: string): SharedLookup => f.shared?.[`${host} ${key}`] ?? { missing: `${host} shared nothing under ${key}` };
+  const ctx = { host: 'h', facts, check, state, renderTemplate: () => '', willWrite: (p: string) => check && state.planned.has(p), shared };
   const e = f.expect;
   if (e.error) {
     assert.throws(() => def.plan(ctx, params, results), new RegExp(e.error));
@@ -122,6 +128,10 @@ function runFixture(def: TaskDef, f: Fixture): void {
   (e.steps_match ?? []).forEach((re, i) => assert.match(steps[i] ?? '', new RegExp(re), `step ${i}`));
   if (e.steps_match) assert.equal(steps.length, e.steps_match.length, 'number of steps');
   if (e.data !== undefined) assert.deepEqual(plan.action === 'change' || plan.action === 'run' ? plan.data : undefined, e.data);
+  if (e.share !== undefined) {
+    const sh = plan.action === 'skip' ? undefined : plan.share;
+    assert.deepEqual(sh ? { key: sh.key, ...(sh.values ? { values: Object.keys(sh.values).sort() } : {}) } : null, e.share, 'share');
+  }
 }
 
 describe('task plans (fixtures in test/tasks/<task>/<case>.yml)', () => {

@@ -46,6 +46,14 @@ const layoutA = {
   drive_retired: false,
   retire_types_file: '/etc/nginx/mskplay/s3.example.com-types.conf',
   misskey_upstream: 'http://127.0.0.1:3000',
+  acme_forward: false,
+};
+/** A proxy host that is not the certificate's issuer: port 80 forwards ACME challenges (a file of its own). */
+const follower = {
+  acme_forward: true,
+  acme_issuer: 'media1',
+  acme_forward_file: '/etc/nginx/conf.d/s3.example.com-acme.conf',
+  acme_forward_upstream: '[2001:db8::5]',
 };
 /** A move in progress: the old bucket answers what the new one lacks. */
 /** A retire: local files first with the bucket behind (retiring), or alone (retired). */
@@ -85,6 +93,8 @@ const CASES: Case[] = [
   { name: 'location-dynamic', src: 'nginx/s3-location.conf.j2', vars: layoutA },
   { name: 'location-static', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, proxy_dynamic_upstream: false } },
   { name: 'cache-zone', src: 'nginx/s3-cache-zone.conf.j2', vars: layoutA },
+  { name: 'subdomain-acme-follower', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...follower } },
+  { name: 'acme-forward', src: 'nginx/s3-acme-forward.conf.j2', vars: { ...layoutA, ...follower } },
   { name: 'subdomain-move', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...moving } },
   { name: 'location-move', src: 'nginx/s3-location.conf.j2', vars: { ...layoutA, ...moving, proxy_layout: 'directory' } },
   { name: 'subdomain-retiring', src: 'nginx/s3-subdomain.conf.j2', vars: { ...layoutA, ...retiring } },
