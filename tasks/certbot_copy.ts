@@ -47,21 +47,28 @@ export default defineTask<Params, Data>({
       );
     const got = ctx.shared(p.from, certShareKey(p.domain));
     if ('pending' in got) return { action: 'change', summary: `copy the certificate for ${p.domain} that ${p.from} would obtain`, data: { files: [] } };
-    if ('missing' in got) {
-      const kept = cert.exists && key.exists && valid.code === 0;
-      if (kept) return { action: 'ok', msg: `kept the valid copy here, not compared with ${p.from}'s: ${got.missing}` };
-      throw new TaskError(`no valid certificate for ${p.domain} here, and none from ${p.from} to copy: ${got.missing}`);
-    }
-    const files: DesiredFile[] = [
-      { path: livePath(p.domain), content: got.values.fullchain ?? '', owner: 'root', group: 'root', mode: '0644' },
-      { path: keyPath(p.domain), content: got.values.privkey ?? '', owner: 'root', group: 'root', mode: '0600' },
+    const desired = (fullchain: string, privkey: string): DesiredFile[] => [
+      { path: livePath(p.domain), content: fullchain, owner: 'root', group: 'root', mode: '0644' },
+      { path: keyPath(p.domain), content: privkey, owner: 'root', group: 'root', mode: '0600' },
     ];
     // A symlink (a lineage that was deleted, its links left) is replaced by the file.
-    const changes = files.flatMap((f, i) => {
-      const have = [cert, key][i]!;
-      const c = compareFile(f, have.type === 'link' ? { kind: 'file', exists: false } : have);
-      return c ? [describeChange(f.path, c)] : [];
-    });
+    const changesTo = (files: DesiredFile[]) =>
+      files.flatMap((f, i) => {
+        const have = [cert, key][i]!;
+        const c = compareFile(f, have.type === 'link' ? { kind: 'file', exists: false } : have);
+        return c ? [describeChange(f.path, c)] : [];
+      });
+    if ('missing' in got) {
+      const kept = cert.type === 'file' && key.type === 'file' && cert.content !== undefined && key.content !== undefined && valid.code === 0;
+      if (!kept) throw new TaskError(`no valid certificate for ${p.domain} here, and none from ${p.from} to copy: ${got.missing}`);
+      // Its content cannot be compared, its owner and modes can (a key left readable is drift).
+      const files = desired(cert.content!, key.content!);
+      const changes = changesTo(files);
+      if (!changes.length) return { action: 'ok', msg: `kept the valid copy here, not compared with ${p.from}'s: ${got.missing}` };
+      return { action: 'change', summary: `${changes.join('; ')} (content not compared with ${p.from}'s: ${got.missing})`, data: { files } };
+    }
+    const files = desired(got.values.fullchain ?? '', got.values.privkey ?? '');
+    const changes = changesTo(files);
     if (!changes.length) return { action: 'ok', msg: `the same certificate as ${p.from}'s` };
     // No diffs: the key must not show, and a certificate's base64 says nothing to a reader.
     return { action: 'change', summary: `copy the certificate from ${p.from}: ${changes.join('; ')}`, data: { files } };

@@ -1,10 +1,15 @@
-// e2e: one Misskey instance on three servers (two v10 app servers with one config, one media proxy
-// on layout A) next to a single-host instance, in one `site` run: the bucket is made once (on the
-// proxy), each app server gets the same default.yml and restarts in turn (never both down), drift
-// on one app server is that host's, a failed restart stops the roll with the rest untouched, and
-// --check changes nothing.
+// e2e: one Misskey instance on four servers (two v10 app servers with one config, two media proxy
+// hosts for one name on layout A) next to a single-host instance, in one `site` run: the bucket is
+// made once (on the first proxy host), each app server gets the same default.yml and restarts in
+// turn (never both down), drift on one app server is that host's, a failed restart stops the roll
+// with the rest untouched, and --check changes nothing. The certificate: h55 obtains it (acme_issuer)
+// while the name resolves to h53 only, so every ACME challenge lands on the other host and must be
+// answered from h55 through h53's forward; h53 gets the copy (key 0600), and the key never shows.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { runPath } from '../world/config.js';
+import { pebbleIssuingRoot } from '../world/pebble.js';
 import { MISSKEY_PATHS } from '../world/misskey-seed.js';
 import type { HostInfo } from '../world/world.js';
 import { getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
@@ -14,6 +19,9 @@ import { play, recap } from './play.js';
 const APPS = ['h51', 'h52'];
 const PROXY = 'h53';
 const SOLO = 'h54';
+/** The second proxy host of the instance: it obtains the certificate (the name does not point at it). */
+const ISSUER = 'h55';
+const LIVE = '/etc/letsencrypt/live/s3.h53.test';
 const CONFIG = `${MISSKEY_PATHS.repo}/.config/default.yml`;
 
 describe('one instance on several servers: once-per-instance steps, a media proxy host, rolling restarts', function () {
@@ -38,6 +46,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     for (const h of APPS) hosts.push(...(await sb.world.startHosts({ names: [h], layer: 'pkgs', seedFiles: seedFor({ misskey: 'v10' }) })));
     hosts.push(...(await sb.world.startHosts({ names: [PROXY], layer: 'pkgs', seedFiles: seedFor({}) })));
     hosts.push(...(await sb.world.startHosts({ names: [SOLO], layer: 'pkgs', seedFiles: seedFor({ misskey: 'v12' }) })));
+    hosts.push(...(await sb.world.startHosts({ names: [ISSUER], layer: 'pkgs', seedFiles: seedFor({}) })));
     const proxy = hosts.find((h) => h.name === PROXY)!;
     // One instance, one config: h52 runs with h51's default.yml (the same url and database).
     const shared = await sh('h51', `cat ${CONFIG}`);
@@ -48,6 +57,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
       misskey_instance: 'ex',
       misskey_role: role,
       smoke_proxy_address: proxy.ip,
+      acme_issuer: ISSUER,
       ...(role === 'proxy' ? {} : { misskey_version: 'v10' }),
     });
     inv = sb.world.writeInventory(
@@ -59,6 +69,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
         h52: instance(hosts[1]!, 'app'),
         [PROXY]: instance(proxy, 'proxy'),
         [SOLO]: siteVars(hosts[3]!, sb, { layout: 'subdomain', misskey: 'v12' }),
+        [ISSUER]: instance(hosts[4]!, 'proxy'),
       },
     );
   });
@@ -71,7 +82,8 @@ describe('one instance on several servers: once-per-instance steps, a media prox
   });
 
   it('converges: the bucket once on the proxy, the same default.yml on both app servers, the smoke test once', async () => {
-    const r = await site();
+    const json = runPath('instance-converge.json');
+    const r = await site(['-vv', '--json', json]);
     assert.equal(r.code, 0, r.all);
     for (const h of hosts) assert.equal(recap(r.stdout, h.name).failed, 0, r.stdout);
     assert.match(line(r.stdout, PROXY, 'Bucket exists')!, /^changed: \[h53\] Bucket exists - create bucket mss-ex-drive/);
@@ -85,9 +97,70 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     const smoke = APPS.map((h) => line(r.stdout, h, 'File uploaded through Misskey'));
     assert.match(smoke[0]!, /^ok: \[h51\] File uploaded through Misskey, served through the proxy - Misskey v10 upload https:\/\/s3\.h53\.test\/misskey\//);
     assert.match(smoke[1]!, /^ok: \[h52\] File uploaded through Misskey, served through the proxy - ran on h51: /);
+    // The certificate: one certbot lineage (h55's), the same files on h53, the key 0600 and root's.
+    assert.equal((await sb.world.hostExec(ISSUER, 'test -s /etc/letsencrypt/renewal/s3.h53.test.conf')).code, 0, 'h55 has the lineage');
+    assert.equal((await sb.world.hostExec(PROXY, 'test -e /etc/letsencrypt/renewal/s3.h53.test.conf')).code, 1, 'h53 has none');
+    assert.equal(
+      await sh(PROXY, `stat -c '%F %a %U:%G' ${LIVE}/privkey.pem ${LIVE}/fullchain.pem`),
+      'regular file 600 root:root\nregular file 644 root:root\n',
+    );
+    const sum = (h: string) => sh(h, `cat ${LIVE}/fullchain.pem ${LIVE}/privkey.pem | sha256sum`);
+    assert.equal(await sum(PROXY), await sum(ISSUER));
+    // Pebble asked h53 (the only address of the name); h53 handed the challenge to h55.
+    assert.match(await sh(PROXY, 'cat /var/log/nginx/access.log'), /^10\.231\.0\.1 .*"GET \/\.well-known\/acme-challenge\/\S+ HTTP\/1\.1" 200 /m);
+    assert.match(
+      await sh(ISSUER, 'cat /var/log/nginx/access.log'),
+      new RegExp(`^${hosts[2]!.ip.replace(/\./g, '\\.')} .*"GET /\\.well-known/acme-challenge/\\S+ HTTP/1\\.0" 200 `, 'm'),
+    );
+    assert.match(
+      line(r.stdout, PROXY, 'Certificate for the proxy name, from')!,
+      /^changed: \[h53\] .* - copy the certificate from h55: create .*fullchain\.pem; create .*privkey\.pem/,
+    );
+    // Both serve it, valid under Pebble's root.
+    const root = await pebbleIssuingRoot(sb.services.pebble);
+    for (const h of [PROXY, ISSUER]) {
+      const ip = hosts.find((x) => x.name === h)!.ip;
+      await sb.world.hostExecOk(PROXY, 'cat > /tmp/pebble-root.pem', { input: root });
+      const served = await sb.world.hostExec(
+        PROXY,
+        `curl -sS -o /dev/null -w '%{http_code}' --cacert /tmp/pebble-root.pem --resolve s3.h53.test:443:${ip} https://s3.h53.test/misskey/no-such-file; rm -f /tmp/pebble-root.pem`,
+      );
+      // curl exits 60 when the certificate does not verify; the bucket answers 403 for a missing key.
+      assert.equal(served.code, 0, `${h}: ${served.stderr}`);
+      assert.equal(served.stdout, '403', `${h}: the bucket's answer, through the proxy`);
+    }
+    // The key never shows: not in the output (at -vv), not in --json.
+    const keyLines = (await sh(ISSUER, `cat ${LIVE}/privkey.pem`)).split('\n').filter((l) => l.length >= 40);
+    assert.ok(keyLines.length > 0);
+    const report = fs.readFileSync(json, 'utf8');
+    for (const l of keyLines) {
+      assert.ok(!r.all.includes(l), 'a line of the key in the output');
+      assert.ok(!report.includes(l), 'a line of the key in --json');
+    }
     const again = await site();
     assert.equal(again.code, 0, again.all);
     for (const h of hosts) assert.equal(recap(again.stdout, h.name).changed, 0, again.stdout);
+    assert.match(line(again.stdout, PROXY, 'Certificate for the proxy name, from')!, /^ok: \[h53\] .* - the same certificate as h55's/);
+  });
+
+  it("reports a copied key left readable as drift on that host, also with --limit to it (the issuer's copy not compared)", async () => {
+    await sh(PROXY, `chmod 0644 ${LIVE}/privkey.pem`);
+    const c = await site(['--check']);
+    assert.equal(c.code, 3, c.all);
+    assert.match(
+      line(c.stdout, PROXY, 'Certificate for the proxy name, from')!,
+      /^changed: \[h53\] .* - copy the certificate from h55: update .*privkey\.pem \(mode 0644 -> 0600\)$/,
+    );
+    assert.equal(recap(c.stdout, ISSUER).changed, 0, c.stdout);
+    const limited = await site(['--check', '--limit', PROXY]);
+    assert.equal(limited.code, 3, limited.all);
+    assert.match(
+      line(limited.stdout, PROXY, 'Certificate for the proxy name, from')!,
+      /privkey\.pem \(mode 0644 -> 0600\) \(content not compared with h55's: h55 is not one of the hosts of this run/,
+    );
+    const fix = await site(['--limit', PROXY]);
+    assert.equal(fix.code, 0, fix.all);
+    assert.equal(await sh(PROXY, `stat -c %a ${LIVE}/privkey.pem`), '600\n');
   });
 
   it('restarts the app servers one at a time: never both down', async () => {
