@@ -29,6 +29,14 @@ export interface VarSpec {
    * vars match `among` (all of them, when two or more match; empty or the host itself when one does).
    */
   partition_pick?: Record<string, { among: Record<string, unknown[]> }>;
+  /**
+   * For a play's partition variable: at most one host of a partition has <variable> in `values`
+   * while the bool variable `if` is true on it, unless the bool variable `unless` is (`why` says why).
+   */
+  partition_at_most_one?: Record<string, { values: unknown[]; if: string; unless?: string; why: string }>;
+  /** The value must not match this (a regular expression) when the variables of `if` have one of their values. */
+  must_not_match?: string;
+  if?: Record<string, unknown[]>;
   pos: SourcePos;
 }
 
@@ -39,7 +47,20 @@ const FORMATS = {
   nginx_size: { re: /^\d+[kKmMgG]?$/, example: '20g, 512m, 2m, 64k (units k m g)' },
 } as const;
 
-const KEYS = ['type', 'format', 'choices', 'description', 'keys_zone_for', 'one_group', 'per_partition', 'partition_needs', 'partition_pick'];
+const KEYS = [
+  'type',
+  'format',
+  'choices',
+  'description',
+  'keys_zone_for',
+  'one_group',
+  'per_partition',
+  'partition_needs',
+  'partition_pick',
+  'partition_at_most_one',
+  'must_not_match',
+  'if',
+];
 const TYPES = ['str', 'bool', 'int', 'list', 'dict'];
 
 export function loadVarsSpec(file: string): Map<string, VarSpec> {
@@ -95,6 +116,11 @@ export function checkVar(name: string, spec: VarSpec, v: unknown, other: (name: 
   if (spec.format) {
     const f = FORMATS[spec.format];
     if (!f.re.test(String(v))) return `${name} is not an nginx ${spec.format === 'nginx_time' ? 'time' : 'size'}: ${JSON.stringify(v)} (e.g. ${f.example})`;
+  }
+  if (spec.must_not_match && new RegExp(spec.must_not_match).test(String(v))) {
+    const cond = Object.entries(spec.if ?? {});
+    if (cond.every(([n, values]) => values.includes(other(n))))
+      return `${name} ${JSON.stringify(v)} cannot be right here (${cond.map(([n]) => `${n} ${JSON.stringify(other(n))}`).join(', ')})`;
   }
   if (spec.keys_zone_for) {
     const max = other(spec.keys_zone_for);

@@ -27,6 +27,8 @@ export interface PlayCoord {
   group: string;
   /** Hosts of the play in this partition, in inventory order (after --limit). */
   members: string[];
+  /** The partition's hosts before --limit (for saying where a once-only task would run). */
+  everyone?: string[];
   /** The serial batches of this partition (one batch of all members without serial). */
   batches: string[][];
   /** Ansible's max_fail_percentage, if set. */

@@ -231,6 +231,11 @@ class HostRunner {
       const t0 = Date.now();
       if (p.entry.runOnce && !p.handler && this.deps.coord && p.skip) {
         this.deps.coord.declineOnce(run.index, p.entry.id, this.host, run.hp.coord);
+        // --limit left out the partition's other hosts: one of them does it for the instance.
+        const c = run.hp.coord;
+        const left = (c.everyone ?? []).filter((h) => !c.members.includes(h));
+        if (left.length && !p.skip.includes('--limit'))
+          p.skip += `; it runs once for the partition (${c.group}), on a host whose condition holds, and --limit left out ${left.join(', ')}`;
       } else if (p.entry.runOnce && !p.handler && this.deps.coord) {
         const role = await this.deps.coord.runOnce(run.index, p.entry.id, this.host, run.hp.coord);
         if (!role.owner) {

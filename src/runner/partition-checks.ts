@@ -12,7 +12,10 @@
 //                              the others (the proxy host that obtains the certificate): required
 //                              and the same on all of them when there are two or more; empty or
 //                              the host itself when there is one
+//   partition_at_most_one: {v: {values: [x], if: b, unless: c, why: '...'}}
+//                              at most one host with v in [x] where b is true, unless c is
 
+import { parseBool } from '../bools.js';
 import { InputError, formatPos, type SourcePos } from '../errors.js';
 import type { VarSpec } from '../playbook/vars-spec.js';
 
@@ -76,6 +79,17 @@ export function checkPartitions(name: string, spec: VarSpec, groups: Map<string,
       }
     }
     for (const [p, rule] of Object.entries(spec.partition_pick ?? {})) checkPick(name, group, hosts, p, rule.among);
+    for (const [v, rule] of Object.entries(spec.partition_at_most_one ?? {})) {
+      const these = hosts.filter(
+        (h) => rule.values.includes(h.get(v)) && parseBool(h.get(rule.if)) === true && !(rule.unless && parseBool(h.get(rule.unless)) === true),
+      );
+      if (these.length > 1)
+        throw new InputError(
+          `${name} ${show(group)} has ${these.length} hosts with ${v} ${rule.values.map(show).join('/')} and ${rule.if} (${these.map((h) => h.host).join(', ')}): ${rule.why}`,
+          these[1]!.pos(rule.if) ?? these[1]!.pos(name),
+          rule.unless ? `set ${rule.unless}: true for the instance once that holds, or keep one of them` : `keep one of them`,
+        );
+    }
     for (const [v, needs] of Object.entries(spec.partition_needs ?? {}))
       for (const need of needs)
         if (!hosts.some((h) => need.includes(h.get(v))))

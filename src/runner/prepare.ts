@@ -193,7 +193,7 @@ function playCoords(play: Play, input: PrepareInput, ctxOf: (host: string) => Ho
       pos: (name) => merged.sources[name],
     });
   }
-  if (spec && play.partition && (spec.per_partition || spec.partition_needs || spec.partition_pick)) {
+  if (spec && play.partition && (spec.per_partition || spec.partition_needs || spec.partition_pick || spec.partition_at_most_one)) {
     const groups = new Map<string, HostValues[]>();
     for (const h of everyone) groups.set(groupOf.get(h)!, [...(groups.get(groupOf.get(h)!) ?? []), values.get(h)!]);
     checkPartitions(play.partition, spec, groups);
@@ -201,7 +201,13 @@ function playCoords(play: Play, input: PrepareInput, ctxOf: (host: string) => Ho
   const out = new Map<string, PlayCoord>();
   for (const group of new Set(groupOf.values())) {
     const members = hosts.filter((h) => groupOf.get(h) === group);
-    const c: PlayCoord = { group, members, batches: serialBatches(members, play.serial), maxFailPercentage: play.maxFailPercentage };
+    const c: PlayCoord = {
+      group,
+      members,
+      everyone: everyone.filter((h) => groupOf.get(h) === group),
+      batches: serialBatches(members, play.serial),
+      maxFailPercentage: play.maxFailPercentage,
+    };
     for (const h of members) out.set(h, c);
   }
   return out;

@@ -11,8 +11,10 @@ import fs from 'node:fs';
 import { runPath } from '../world/config.js';
 import { pebbleIssuingRoot } from '../world/pebble.js';
 import { MISSKEY_PATHS } from '../world/misskey-seed.js';
+import { WORLD } from '../world/config.js';
+import { assertAllServed, makeFile, upload } from './drive.js';
 import type { HostInfo } from '../world/world.js';
-import { getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
+import { getSandbox, inventoryPath, moveEnv, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
 import { digest } from './digest.js';
 import { play, recap } from './play.js';
 
@@ -29,6 +31,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
   let sb: Sandbox;
   let hosts: HostInfo[];
   let inv: string;
+  let instance: (h: HostInfo, role: string) => Record<string, unknown>;
   const env = siteEnv();
   const site = (args: string[] = []) => play(['site', '-i', inv, ...args], { env, timeoutMs: 600_000 });
   const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
@@ -52,7 +55,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     const shared = await sh('h51', `cat ${CONFIG}`);
     await sb.world.hostExecOk('h52', `cat > ${CONFIG} && systemctl restart misskey`, { input: shared });
     // The instance's name is the proxy host's domain: s3.h53.test resolves to the proxy (certbot's HTTP-01 lands there).
-    const instance = (h: HostInfo, role: string) => ({
+    instance = (h: HostInfo, role: string) => ({
       ...siteVars(proxy, sb, { layout: 'subdomain', misskey: 'v10', bucket: 'mss-ex-drive' }),
       misskey_instance: 'ex',
       misskey_role: role,
@@ -208,6 +211,11 @@ describe('one instance on several servers: once-per-instance steps, a media prox
       assert.equal(c.code, 3, c.all);
       assert.equal(recap(c.stdout, 'h51').changed, 0, c.stdout);
       assert.match(c.stdout, /changed: \[h52\] Drive settings in \.config\/default\.yml \(v10\)/);
+      // The instance's once-only steps are for its proxy hosts, which --limit left out: it says so.
+      assert.match(
+        line(c.stdout, 'h51', 'Bucket exists')!,
+        /^skipping: \[h51\] .*condition is false: .*; it runs once for the partition \(ex\), on a host whose condition holds, and --limit left out h53, h55$/,
+      );
     } finally {
       await sh('h52', `cp -p /root/default.yml.keep ${CONFIG}`);
     }
@@ -229,6 +237,53 @@ describe('one instance on several servers: once-per-instance steps, a media prox
       assert.equal(await digest(sb.world, 'h52', ['/home/misskey']), before, 'h52 untouched');
     } finally {
       await sh('h51', 'rm -rf /run/systemd/system/misskey.service.d && systemctl daemon-reload && systemctl start misskey');
+    }
+  });
+
+  it('move: the copy once for the instance (on its first proxy host), every URL unchanged through both proxy hosts', async () => {
+    // h51's Misskey was just started again (the test before): wait until it answers.
+    await sh('h51', 'for i in $(seq 100); do curl -sf -o /dev/null -X POST http://127.0.0.1:3000/api/meta && exit 0; sleep 0.1; done; exit 1');
+    await makeFile(sb.world, 'h51', '/tmp/before.png', 7, 3000);
+    const before = await upload(sb.world, 'h51', '/tmp/before.png', 'image/png');
+    const bytes = await sh('h51', 'base64 -w0 /tmp/before.png');
+    for (const h of [PROXY, ISSUER]) await sb.world.hostExecOk(h, 'base64 -d > /tmp/before.png', { input: bytes });
+    const ex = hosts.filter((h) => h.name !== SOLO);
+    const moveInv = sb.world.writeInventory(
+      inventoryPath('instance-move.yml'),
+      ex,
+      {},
+      Object.fromEntries(
+        ex.map((h) => [
+          h.name,
+          {
+            ...instance(h, APPS.includes(h.name) ? 'app' : 'proxy'),
+            s3_endpoint: WORLD.s3b.endpoint,
+            s3_bucket: 'mss-ex-new',
+            move_from_endpoint: WORLD.s3.endpoint,
+            move_from_bucket: 'mss-ex-drive',
+          },
+        ]),
+      ),
+    );
+    const r = await play(['move', '-i', moveInv], { env: moveEnv(), timeoutMs: 600_000 });
+    assert.equal(r.code, 0, r.all);
+    for (const task of ['Objects copied from the old bucket (first pass)', 'Every object is in the new bucket (size, MD5, Content-Type)']) {
+      assert.match(line(r.stdout, PROXY, task)!, /^(changed|ok): \[h53\] /, task);
+      assert.match(line(r.stdout, ISSUER, task)!, /^(changed|ok): \[h55\] .* - ran on h53/, task);
+      for (const h of APPS) assert.match(line(r.stdout, h, task)!, /^skipping: /, `${h}: ${task}`);
+    }
+    // The old URL, through each proxy host; a new upload goes to the new bucket under the same base URL.
+    for (const h of [PROXY, ISSUER]) await assertAllServed(sb.world, h, [before]);
+    await makeFile(sb.world, 'h52', '/tmp/after.png', 11, 2000);
+    const after = await upload(sb.world, 'h52', '/tmp/after.png', 'image/png');
+    assert.equal(new URL(after.url).origin, 'https://s3.h53.test');
+    const cfg = await sh('h52', `cat ${CONFIG}`);
+    assert.match(cfg, /^\s*bucket: 'mss-ex-new'$/m);
+    assert.ok(cfg.includes(`endPoint: '${WORLD.s3b.endpoint}'`), cfg);
+    const afterBytes = await sh('h52', 'base64 -w0 /tmp/after.png');
+    for (const h of [PROXY, ISSUER]) {
+      await sb.world.hostExecOk(h, 'base64 -d > /tmp/after.png', { input: afterBytes });
+      await assertAllServed(sb.world, h, [before, after]);
     }
   });
 });

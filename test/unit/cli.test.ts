@@ -137,6 +137,32 @@ describe('CLI: bad input is refused before any host is touched', function () {
       /issuer-app.yml:6:\d+: misskey_instance "ex": acme_issuer "app1" is not one of its hosts with misskey_role "proxy"\/"both", proxy_layout "subdomain" \(media1, media2\)/,
     ],
     [
+      'a retire of an instance with two app servers whose files are not shared',
+      [
+        'retire',
+        '-i',
+        f(
+          'retire-two-apps.yml',
+          'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    app2: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    media1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n  vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive, retire: true }\n',
+        ),
+        '--check',
+      ],
+      /retire-two-apps.yml:6:\d+: misskey_instance "ex" has 2 hosts with misskey_role "app"\/"both" and retire \(app1, app2\): after a retire Misskey keeps new uploads on its own disk[\s\S]*hint: set retire_files_shared: true/,
+    ],
+    [
+      'layout C on a proxy host without Misskey, its fallback still on loopback',
+      [
+        'site',
+        '-i',
+        f(
+          'c-proxy.yml',
+          'all:\n  hosts:\n    app1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: app }\n    front: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_role: proxy }\n  vars: { misskey_instance: ex, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_layout: files, s3_prefix: files }\n',
+        ),
+        '--check',
+      ],
+      /misskey_upstream "http:\/\/127\.0\.0\.1:3000" cannot be right here \(misskey_role "proxy", proxy_layout "files"\)[\s\S]*hint: misskey_upstream: where nginx reaches Misskey/,
+    ],
+    [
       'a misspelled --tags',
       [tagged, '-i', inv, '--tags', 'prxy'],
       /--tags prxy: no task of .*tagged.yml has the tag 'prxy'; did you mean 'proxy'\?[\s\S]*hint: the tags of this playbook: proxy, storage/,
