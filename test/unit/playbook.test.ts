@@ -167,7 +167,7 @@ describe('preflight', () => {
   it('partitions hosts by a variable known before connecting, and refuses one that needs facts', () => {
     const pb = '- name: x\n  partition: inst\n  serial: 1\n  tasks:\n    - command: { cmd: "true" }\n      run_once: true\n';
     const { work } = run(pb, { inst: 'ex' });
-    assert.deepEqual(work[0]!.plays[0]!.coord, { group: 'ex', members: ['h1'], batches: [['h1']], maxFailPercentage: undefined });
+    assert.deepEqual(work[0]!.plays[0]!.coord, { group: 'ex', members: ['h1'], everyone: ['h1'], batches: [['h1']], maxFailPercentage: undefined });
     assert.equal(work[0]!.plays[0]!.tasks[0]!.runOnce, true);
     const e = inputError(() => run(pb, { inst: '{{ facts.os_family }}' }));
     assert.match(e.message, /the partition variable inst depends on facts/);
