@@ -8,7 +8,7 @@
 import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { bool, int, params, str, type Infer } from '../src/params-spec.js';
-import { defineTask, type CmdState, type Share } from '../src/task.js';
+import { defineTask, type CmdState, type FileState, type Share } from '../src/task.js';
 
 const spec = params({
   domain: str({ pattern: '^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+$' }).doc('the name the certificate is for'),
@@ -26,6 +26,7 @@ type Params = Infer<typeof spec>;
 
 export const livePath = (domain: string) => `/etc/letsencrypt/live/${domain}/fullchain.pem`;
 export const keyPath = (domain: string) => `/etc/letsencrypt/live/${domain}/privkey.pem`;
+export const renewalConf = (domain: string) => `/etc/letsencrypt/renewal/${domain}.conf`;
 /** The key a certificate is shared under between the proxy hosts of an instance. */
 export const certShareKey = (domain: string) => `certificate ${domain}`;
 
@@ -64,19 +65,27 @@ export default defineTask({
   probes: (p) => [
     {
       kind: 'cmd',
-      cmd: sh`test -s ${livePath(p.domain)} && openssl x509 -checkend ${String((p.renew_before_days ?? 30) * 86400)} -noout -in ${livePath(p.domain)}`,
+      // 0: valid long enough, 1: expires sooner, 2: none.
+      cmd: sh`test -s ${livePath(p.domain)} || exit 2; openssl x509 -checkend ${String((p.renew_before_days ?? 30) * 86400)} -noout -in ${livePath(p.domain)}`,
     },
     { kind: 'cmd', cmd: sh`getent ahosts ${p.domain} | awk '{print $1}' | sort -u` },
+    { kind: 'file', path: renewalConf(p.domain), maxBytes: 0 },
     // The key only when it is handed on: otherwise it never leaves the host.
     ...(p.share ? [{ kind: 'cmd' as const, cmd: readBoth(p.domain) }] : []),
   ],
-  plan: (ctx, p, [cert, dns, both]) => {
+  plan: (ctx, p, [cert, dns, renewal, both]) => {
     if ((cert as CmdState).code === 0) {
       const share = p.share ? shareOf(p.domain, (both as CmdState).stdout) : undefined;
       if (p.share && !share)
         throw new TaskError(`the certificate of ${p.domain} is valid but its files could not be read to hand them on: ${(both as CmdState).stderr.trim()}`);
       return { action: 'ok', msg: `valid certificate for ${p.domain}${share ? ' (handed to the other proxy hosts)' : ''}`, share };
     }
+    // A certificate there that certbot does not manage (a copy from the instance's issuer, or one put
+    // there by hand): certbot would make <name>-0001 beside it, which the vhost does not use.
+    if ((renewal as FileState).exists === false && (cert as CmdState).code === 1)
+      throw new TaskError(
+        `/etc/letsencrypt/live/${p.domain} holds a certificate certbot does not manage (no ${renewalConf(p.domain)}): certbot would make ${p.domain}-0001 beside it, which the vhost does not use; move that directory away (it may be a copy from another proxy host), or renew it yourself`,
+      );
     if (p.share && p.check_dns !== false) {
       // The other proxy hosts forward the challenge here: the name must resolve, to any of them.
       if (!(dns as CmdState).stdout.trim())

@@ -11,7 +11,7 @@ import { TaskError } from '../src/errors.js';
 import { sh } from '../src/connection/quote.js';
 import { int, params, str, type Infer } from '../src/params-spec.js';
 import { defineTask, type CmdState, type FileState } from '../src/task.js';
-import { certShareKey, keyPath, livePath } from './certbot.js';
+import { certShareKey, keyPath, livePath, renewalConf } from './certbot.js';
 import { compareFile, describeChange, writeFileAtomic, type DesiredFile } from './lib/files.js';
 
 const spec = params({
@@ -20,8 +20,6 @@ const spec = params({
   renew_before_days: int({ minimum: 1 }).default(30).doc('a kept copy (the issuer not in the run) must be valid this much longer'),
 });
 type Params = Infer<typeof spec>;
-
-const renewalConf = (domain: string) => `/etc/letsencrypt/renewal/${domain}.conf`;
 
 interface Data {
   files: DesiredFile[];
