@@ -1,6 +1,6 @@
 // Runs one host's work: connect, facts (one round trip), then per play the tasks in order and the
 // notified handlers. Probes of all pending tasks go out in one batch; after a change the batch is
-// re-read for the tasks that remain, so a plan never works from stale state.
+// re-read for the tasks that remain, so a plan never works from stale state (read-ahead.ts).
 
 import { parseBool } from '../bools.js';
 import { TaskError, UnreachableError } from '../errors.js';
@@ -10,11 +10,12 @@ import type { FactOptions } from '../facts/fact.js';
 import { checkParams, secretParamNames, secretValues } from '../playbook/params.js';
 import type { TaskEntry } from '../playbook/load.js';
 import { maskFieldPair, type Secrets } from '../secrets.js';
-import type { ApplyContext, Change, FileDiff, HostState, Plan, Probe, ProbeResult, Share, SharedLookup, TaskDef } from '../task.js';
+import type { ApplyContext, Change, FileDiff, Plan, Probe, ProbeResult, Share, SharedLookup, TaskDef } from '../task.js';
 import { describeStep, runStep } from './steps.js';
 import { LazyVars, type Templates } from '../template.js';
 import { magicVars, type HostPlay, type HostWork } from './prepare.js';
 import { emptyCounts, type HostReport, type RunEvents, type TaskResult } from './types.js';
+import { readAhead, readProbes, type Pending, type PlayRun } from './read-ahead.js';
 import type { Coordinator } from './coord.js';
 
 export interface HostDeps {
@@ -32,33 +33,6 @@ export interface HostDeps {
 export interface HostRunOptions {
   check: boolean;
   forceHandlers?: boolean;
-}
-
-interface Pending {
-  entry: TaskEntry;
-  def: TaskDef;
-  params: unknown;
-  handler: boolean;
-  /** Why it does not run (condition false) or cannot (params failed), recorded when reached. */
-  skip?: string;
-  error?: string;
-  /** The last probe results read. Only fresh ones (read after the last change) are planned on;
-   * stale ones only guess how far the next batch should reach. */
-  results?: ProbeResult[];
-  fresh: boolean;
-  /** The play this task belongs to (its vars and state, for planning). */
-  play: PlayRun;
-  done?: boolean;
-}
-
-interface PlayRun {
-  /** The play's place in the playbook (the same on every host). */
-  index: number;
-  hp: HostPlay;
-  lazy: LazyVars;
-  state: HostState;
-  notified: Set<string>;
-  tasks: Pending[];
 }
 
 export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOptions, deps: HostDeps): Promise<HostReport> {
@@ -256,7 +230,11 @@ class HostRunner {
       }
       events.taskStart?.(this.host, p.entry.name, p.handler);
       try {
-        if (!p.fresh) await this.probe(this.batch(p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p)));
+        if (!p.fresh) {
+          const pending = p.handler ? list.filter((q) => !q.done || q === p) : this.queue.filter((q) => !q.done || q === p);
+          const todo = readAhead(pending, this.host, this.deps.coord !== undefined, (q) => this.planContext(q.play));
+          await readProbes(todo, this.facts, (probes) => this.deps.runProbes(this.conn, probes), this.log);
+        }
         const ctx = this.planContext(run);
         const plan: Plan = p.def.plan(ctx, p.params, p.results!);
         // Masked at once: values found in secret fields are then masked in everything that follows.
@@ -358,58 +336,6 @@ class HostRunner {
       shared: (host: string, key: string): SharedLookup =>
         this.deps.coord ? this.deps.coord.lookup(run.hp.coord, host, key) : { missing: `nothing is shared between hosts in this run` },
     };
-  }
-
-  /**
-   * Which of the pending tasks (the first one is the task at hand) to read in this round trip: all
-   * of them, up to and including the first one expected to change something, because that change
-   * makes every later result stale again. The guess is the task's plan on the results read before
-   * the last change; with none (the first batch) a task is expected to change nothing, so a run
-   * without changes reads everything at once. A wrong guess costs a round trip, never correctness:
-   * each task still plans on results read after the last change.
-   */
-  private batch(pending: Pending[]): Pending[] {
-    const out: Pending[] = [];
-    for (const q of pending) {
-      if (q.skip || q.error || q.fresh) continue;
-      // A run_once task is read ahead only by the host likely to run it (the partition's first).
-      if (q.entry.runOnce && this.deps.coord && q !== pending[0] && q.play.hp.coord.members[0] !== this.host) continue;
-      out.push(q);
-      if (q.results && !this.expectsNoChange(q, q.results)) break;
-    }
-    return out;
-  }
-
-  private expectsNoChange(q: Pending, results: ProbeResult[]): boolean {
-    try {
-      const plan = q.def.plan(this.planContext(q.play), q.params, results);
-      return plan.action === 'ok' || plan.action === 'skip';
-    } catch {
-      return false;
-    }
-  }
-
-  /** Read the probes of these tasks (from batch) in one round trip (identical probes asked once). */
-  private async probe(todo: Pending[]): Promise<void> {
-    const unique = new Map<string, number>();
-    const probes: Probe[] = [];
-    const slots = todo.map((p) =>
-      p.def.probes(p.params, this.facts).map((pr) => {
-        const key = JSON.stringify(pr);
-        let i = unique.get(key);
-        if (i === undefined) {
-          i = probes.push(pr) - 1;
-          unique.set(key, i);
-        }
-        return i;
-      }),
-    );
-    this.log(3, `probing ${probes.length} item(s) for ${todo.length} task(s) in one round trip`);
-    const results = probes.length ? await this.deps.runProbes(this.conn, probes) : [];
-    todo.forEach((p, k) => {
-      p.results = slots[k].map((i) => results[i]);
-      p.fresh = true;
-    });
   }
 }
 
