@@ -139,8 +139,9 @@ function loadPlays(file: string, registry: Record<string, TaskDef>, ids: { next:
     }
     for (const k of Object.keys(vars)) varSources[k] = at(['vars', k]);
     const playTags = stringList(play.tags, at(['tags']), 'tags');
-    const tasks = taskList(play.tasks, ['tasks'], { at, registry, ids, handlers: false }, { ...TOP, tags: playTags });
-    const handlers = taskList(play.handlers, ['handlers'], { at, registry, ids, handlers: true }, TOP);
+    const walk = { at, registry, ids, file, chain: [path.resolve(file)] };
+    const tasks = taskList(play.tasks, ['tasks'], { ...walk, handlers: false }, { ...TOP, tags: playTags });
+    const handlers = taskList(play.handlers, ['handlers'], { ...walk, handlers: true }, TOP);
     // notify must name a handler (or a listen topic) of this play.
     const handlerNames = new Set(handlers.flatMap((h) => [h.name, ...h.listen]));
     for (const t of tasks) {
@@ -186,6 +187,9 @@ interface Walk {
   registry: Record<string, TaskDef>;
   ids: { next: number };
   handlers: boolean;
+  /** The file being read, and the task files that imported it (for cycles). */
+  file: string;
+  chain: string[];
 }
 
 /** What a task gets from around it (its play's tags, and a block's when, tags, ignore_errors and run_once). */
@@ -220,6 +224,7 @@ function taskList(raw: unknown, base: YamlPath, w: Walk, outer: Outer): TaskEntr
     if (!t || typeof t !== 'object' || Array.isArray(t)) throw new InputError('each task must be a mapping', p());
     const entry = t as Record<string, unknown>;
     if ('block' in entry) return blockTasks(entry, [...base, i], p, w, outer);
+    if ('import_tasks' in entry) return importTasks(entry, p, w, outer);
     const moduleKeys = Object.keys(entry).filter((k) => !TASK_KEYS.includes(k));
     if (moduleKeys.length === 0) throw new InputError('task has no action: add one task module key', p(), `modules: ${Object.keys(registry).join(', ')}`);
     if (moduleKeys.length > 1) {
@@ -286,6 +291,22 @@ function blockTasks(entry: Record<string, unknown>, at0: YamlPath, p: (k?: YamlP
   const inner = withKeywords(entry, p, outer);
   if (!Array.isArray(entry.block) || entry.block.length === 0) throw new InputError('block must be a list of tasks', p(['block']));
   return taskList(entry.block, [...at0, 'block'], w, inner);
+}
+
+const IMPORT_KEYS = ['import_tasks', 'name', 'when', 'tags', 'ignore_errors', 'run_once'];
+
+/** Ansible's import_tasks: the tasks of a file (relative to the one importing it), in place, with the import's keywords. */
+function importTasks(entry: Record<string, unknown>, p: (k?: YamlPath) => SourcePos, w: Walk, outer: Outer): TaskEntry[] {
+  for (const k of Object.keys(entry))
+    if (!IMPORT_KEYS.includes(k)) throw new InputError(`unknown import_tasks key '${k}'`, p([k]), `import_tasks keys: ${IMPORT_KEYS.join(', ')}`);
+  if (typeof entry.import_tasks !== 'string') throw new InputError('import_tasks takes a file name', p(['import_tasks']));
+  optString(entry.name, p(['name']), 'name');
+  const file = path.resolve(path.dirname(w.file), entry.import_tasks);
+  if (!fs.existsSync(file)) throw new InputError(`task file not found: ${entry.import_tasks}`, p(['import_tasks']));
+  if (w.chain.includes(file)) throw new InputError(`import cycle: ${[...w.chain, file].map((c) => path.basename(c)).join(' -> ')}`, p(['import_tasks']));
+  const src = readYamlFile(file, 'task file');
+  if (!Array.isArray(src.value)) throw new InputError('a task file is a list of tasks', src.pos([]));
+  return taskList(src.value, [], { ...w, at: (k) => src.pos(k), file, chain: [...w.chain, file] }, withKeywords(entry, p, outer));
 }
 
 /** serial: a number, "N%", or a list of them (Ansible). */

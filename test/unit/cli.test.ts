@@ -222,7 +222,7 @@ describe('CLI: bad input is refused before any host is touched', function () {
             'all:\n  hosts:\n    web1: { ansible_host: 127.0.0.1, ansible_port: 1, misskey_domain: ex.social, s3_bucket: ex-drive, proxy_layout: directory, s3_prefix: files }\n',
           ),
         ],
-        /(storage|proxy).yml:\d+:\d+: .*s3_prefix 'files' is one of Misskey's own routes/,
+        /(storage|proxy|proxy-layout-guard).yml:\d+:\d+: .*s3_prefix 'files' is one of Misskey's own routes/,
       ],
       [
         [

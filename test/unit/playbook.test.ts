@@ -91,6 +91,41 @@ describe('playbook loading', () => {
     );
   });
 
+  it("imports a task file (Ansible's import_tasks): in place, relative to the importing file, with the import's keywords; its errors name the task file's line", () => {
+    write('parts/guard.yml', '- name: guard\n  command: { cmd: "true" }\n  tags: [g]\n');
+    const f = write(
+      'imports.yml',
+      [
+        '- name: x',
+        '  tasks:',
+        '    - import_tasks: parts/guard.yml',
+        "      when: role != 'app'",
+        '      tags: [storage]',
+        '    - name: after',
+        '      command: { cmd: "true" }',
+        '',
+      ].join('\n'),
+    );
+    const t = loadPlaybook(f, TASKS).plays[0]!.tasks;
+    assert.deepEqual(
+      t.map((x) => [x.name, x.when, x.tags, path.basename(x.pos.file), x.pos.line]),
+      [
+        ['guard', ["role != 'app'"], ['storage', 'g'], 'guard.yml', 1],
+        ['after', [], [], 'imports.yml', 6],
+      ],
+    );
+    write('parts/bad.yml', '- name: bad\n  copy: { dest: /b }\n');
+    const bad = inputError(() => loadPlaybook(write('imports-bad.yml', '- name: x\n  tasks:\n    - import_tasks: parts/bad.yml\n'), TASKS));
+    assert.match(bad.message, /missing required parameter 'content'/);
+    assert.deepEqual([path.basename(bad.pos!.file), bad.pos!.line], ['bad.yml', 2]);
+    const missing = inputError(() => loadPlaybook(write('imports-missing.yml', '- name: x\n  tasks:\n    - import_tasks: parts/nope.yml\n'), TASKS));
+    assert.match(missing.message, /task file not found: parts\/nope.yml/);
+    assert.equal(missing.pos!.line, 3);
+    write('parts/loop.yml', '- import_tasks: loop.yml\n');
+    const loop = inputError(() => loadPlaybook(write('imports-loop.yml', '- name: x\n  tasks:\n    - import_tasks: parts/loop.yml\n'), TASKS));
+    assert.match(loop.message, /import cycle: imports-loop.yml -> loop.yml -> loop.yml/);
+  });
+
   const cases: [string, string, RegExp, number][] = [
     ['malformed YAML', '- name: x\n  tasks: [\n', /YAML syntax error/, 3],
     ['unknown play key', '- name: x\n  taskz: []\n', /unknown play key 'taskz'.*/, 2],
