@@ -29,6 +29,8 @@ export interface PlayCoord {
   members: string[];
   /** The partition's hosts before --limit (for saying where a once-only task would run). */
   everyone?: string[];
+  /** run_once task id -> the member likely to run it (the first whose condition may hold): it reads its probes ahead. */
+  onceOwners?: Map<number, string>;
   /** The serial batches of this partition (one batch of all members without serial). */
   batches: string[][];
   /** Ansible's max_fail_percentage, if set. */

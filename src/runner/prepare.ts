@@ -128,7 +128,12 @@ export function prepare(input: PrepareInput): HostWork[] {
     for (const host of input.playHosts(play)) {
       const { merged, lazy } = ctxOf(host);
       checkPlayVars(play, host, lazy, merged.sources, input);
-      for (const t of [...tasks, ...play.handlers]) preflightTask(t, host, lazy, merged.sources, input);
+      for (const t of [...tasks, ...play.handlers]) {
+        const skipped = preflightTask(t, host, lazy, merged.sources, input);
+        // The host likely to run a run_once task: the partition's first whose condition may hold.
+        const c = coords.get(host)!;
+        if (t.runOnce && !skipped && !c.onceOwners?.has(t.id)) (c.onceOwners ??= new Map()).set(t.id, host);
+      }
       let work = byHost.get(host);
       if (!work) byHost.set(host, (work = { host, plays: [], hostvars: input.hostvars ?? {} }));
       work.plays.push({ play, vars: merged.vars, sources: merged.sources, tasks, coord: coords.get(host)!, playIndex });
@@ -243,7 +248,8 @@ function checkPlayVars(play: Play, host: string, lazy: LazyVars, sources: Record
   }
 }
 
-function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Record<string, SourcePos>, input: PrepareInput): void {
+/** Returns true when the task is skipped on this host whatever its facts (a condition is false). */
+function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Record<string, SourcePos>, input: PrepareInput): boolean {
   const def = input.registry[t.module];
   // A condition on facts cannot be decided yet: then a param that fails to render is judged on the host.
   let dependsOnFacts = false;
@@ -256,7 +262,7 @@ function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Reco
       throw renderError(e, t, host, t.pos, sources, used);
     }
     if (used.has('facts')) dependsOnFacts = true;
-    else if (!ok) return; // skipped on this host whatever the facts: its params need not render
+    else if (!ok) return true; // skipped on this host whatever the facts: its params need not render
   }
   // Param by param, so a problem names only the variables its own value came from.
   const usedBy: Record<string, Set<string>> = {};
@@ -266,7 +272,7 @@ function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Reco
     try {
       params[key] = input.templates.renderValue(raw, lazy.context(), u);
     } catch (e) {
-      if (dependsOnFacts) return;
+      if (dependsOnFacts) return false;
       throw renderError(e, t, host, t.paramPos[key] ?? t.pos, sources, u);
     }
   }
@@ -297,6 +303,7 @@ function preflightTask(t: TaskEntry, host: string, lazy: LazyVars, sources: Reco
       'fix the value (or the variable it comes from)',
     );
   }
+  return false;
 }
 
 function pick(src: Record<string, SourcePos>, keys: string[]): Record<string, SourcePos> {

@@ -46,8 +46,9 @@ export function readAhead(pending: Pending[], host: string, coordinated: boolean
   const out: Pending[] = [];
   for (const q of pending) {
     if (q.skip || q.error || q.fresh) continue;
-    // A run_once task is read ahead only by the host likely to run it (the partition's first).
-    if (q.entry.runOnce && coordinated && q !== pending[0] && q.play.hp.coord.members[0] !== host) continue;
+    // A run_once task is read ahead only by the host likely to run it (the first whose condition may hold).
+    const c = q.play.hp.coord;
+    if (q.entry.runOnce && coordinated && q !== pending[0] && (c.onceOwners?.get(q.entry.id) ?? c.members[0]) !== host) continue;
     out.push(q);
     if (q.results && !expectsNoChange(q, q.results, planContext)) break;
   }

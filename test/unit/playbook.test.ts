@@ -202,10 +202,40 @@ describe('preflight', () => {
   it('partitions hosts by a variable known before connecting, and refuses one that needs facts', () => {
     const pb = '- name: x\n  partition: inst\n  serial: 1\n  tasks:\n    - command: { cmd: "true" }\n      run_once: true\n';
     const { work } = run(pb, { inst: 'ex' });
-    assert.deepEqual(work[0]!.plays[0]!.coord, { group: 'ex', members: ['h1'], everyone: ['h1'], batches: [['h1']], maxFailPercentage: undefined });
-    assert.equal(work[0]!.plays[0]!.tasks[0]!.runOnce, true);
+    const task = work[0]!.plays[0]!.tasks[0]!;
+    assert.equal(task.runOnce, true);
+    // h1 is the one likely to run it (its condition may hold): it reads its probes ahead.
+    assert.deepEqual(work[0]!.plays[0]!.coord, {
+      group: 'ex',
+      members: ['h1'],
+      everyone: ['h1'],
+      batches: [['h1']],
+      maxFailPercentage: undefined,
+      onceOwners: new Map([[task.id, 'h1']]),
+    });
     const e = inputError(() => run(pb, { inst: '{{ facts.os_family }}' }));
     assert.match(e.message, /the partition variable inst depends on facts/);
+  });
+
+  it('a run_once task is read ahead by the first host of the partition whose condition may hold (not an app server that skips it)', () => {
+    const f = write(
+      'once-owner.yml',
+      '- name: x\n  partition: inst\n  tasks:\n    - command: { cmd: "true" }\n      when: role != \'app\'\n      run_once: true\n',
+    );
+    const roles: Record<string, string> = { app1: 'app', media1: 'proxy', media2: 'proxy' };
+    const work = prepare({
+      playbook: loadPlaybook(f, TASKS),
+      playHosts: () => Object.keys(roles),
+      inventoryVars: (h) => ({ vars: { inst: 'ex', role: roles[h] }, sources: {} }),
+      extraVars: { vars: {}, sources: {} },
+      registry: TASKS,
+      templates,
+      secrets: new Secrets(),
+      tags: { tags: [], skipTags: [] },
+      check: false,
+    });
+    const c = work[0]!.plays[0]!.coord;
+    assert.deepEqual([...c.onceOwners!.values()], ['media1']);
   });
 
   it('refuses an undefined variable in params, naming the task line and the variable', () => {
