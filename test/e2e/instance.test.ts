@@ -166,6 +166,37 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     assert.equal(await sh(PROXY, `stat -c %a ${LIVE}/privkey.pem`), '600\n');
   });
 
+  it('another issuer: h53 drops its ACME forward, and h55, with a lineage of its own, is refused with the fix', async () => {
+    const forward = '/etc/nginx/conf.d/s3.h53.test-acme.conf';
+    assert.equal((await sb.world.hostExec(PROXY, `test -s ${forward}`)).code, 0, 'h53 forwards');
+    // -e would set it for the single-host instance too (refused: its only proxy host is h54).
+    const other = sb.world.writeInventory(
+      inventoryPath('instance-h53-issues.yml'),
+      hosts,
+      {},
+      Object.fromEntries(
+        hosts.map((h) => [
+          h.name,
+          h.name === SOLO
+            ? siteVars(h, sb, { layout: 'subdomain', misskey: 'v12' })
+            : { ...instance(h, APPS.includes(h.name) ? 'app' : 'proxy'), acme_issuer: PROXY },
+        ]),
+      ),
+    );
+    const r = await play(['site', '-i', other, '--limit', `${PROXY},${ISSUER}`], { env, timeoutMs: 600_000 });
+    assert.equal(r.code, 2, r.all);
+    assert.match(line(r.stdout, PROXY, 'No ACME forward on a host that obtains the certificate itself')!, /^changed: \[h53\] /);
+    assert.equal((await sb.world.hostExec(PROXY, `test -e ${forward}`)).code, 1, 'the forward is gone');
+    assert.match(
+      r.all,
+      /fatal: \[h55\] Certificate for the proxy name, from the proxy host that obtained it: h55 has its own certbot lineage for s3\.h53\.test .*certbot delete --cert-name s3\.h53\.test/,
+    );
+    // Back to h55 as the issuer: h53 forwards again and the instance converges.
+    const back = await site();
+    assert.equal(back.code, 0, back.all);
+    assert.equal((await sb.world.hostExec(PROXY, `test -s ${forward}`)).code, 0, 'h53 forwards again');
+  });
+
   it('restarts the app servers one at a time: never both down', async () => {
     // Both pollers log "<ms since epoch> up|down" every 20 ms (the hosts share the machine's clock).
     for (const h of APPS)
