@@ -51,13 +51,14 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
   const secrets = new Secrets();
   const templates = new Templates({ templateDir: path.join(projectRoot, 'templates') });
   const extra: SourcedVars = project.extraVars;
+  const hostvars = project.hostvars(templates);
   const work = prepare({
     playbook,
     playHosts,
     inventoryVars: (h) => project.hostVars(h),
     varLayers: (h, name) => project.varLayers(h, name),
     allPlayHosts: (play) => project.select(play.hosts),
-    hostvars: project.hostvars(templates),
+    hostvars,
     extraVars: extra,
     registry: project.registry,
     templates,
@@ -92,7 +93,7 @@ export async function run(args: CliArgs, projectRoot: string): Promise<number> {
         work.find((w) => w.host === host)!,
         specs.get(host)!,
         { check: args.check, forceHandlers: args.forceHandlers },
-        { registry: project.registry, templates, secrets, events, coord },
+        { registry: project.registry, templates, secrets, events, coord, hostvars },
       ),
     { mode, forks: args.forks, verbosity: args.verbosity, chalk: c },
   );

@@ -28,6 +28,8 @@ export interface HostDeps {
   events: RunEvents;
   /** What hosts wait for from each other (serial, run_once); without it each host runs alone. */
   coord?: Coordinator;
+  /** The `hostvars` magic variable (every host's name and address), the same for all hosts. */
+  hostvars?: Record<string, unknown>;
 }
 
 export interface HostRunOptions {
@@ -51,7 +53,7 @@ export async function runHost(work: HostWork, spec: ConnectSpec, opts: HostRunOp
     if (facts.warnings?.length) report.warnings = facts.warnings.map((w) => secrets.mask(w));
     log(2, `facts: ${facts.os_pretty}, ${facts.pkg_mgr}, nginx user ${facts.nginx_user}, layout ${facts.nginx_layout}, systemd ${facts.systemd}`);
     const runner = new HostRunner(work.host, conn, facts, opts, deps, report, log);
-    await runner.run(work.plays, work.hostvars);
+    await runner.run(work.plays);
   } catch (e) {
     if (e instanceof UnreachableError) {
       report.unreachable = true;
@@ -87,10 +89,10 @@ class HostRunner {
     private readonly log: (level: number, line: string) => void,
   ) {}
 
-  async run(plays: HostPlay[], hostvars: Record<string, unknown> = {}): Promise<void> {
+  async run(plays: HostPlay[]): Promise<void> {
     const planned = new Map();
     const runs = plays.map((hp): PlayRun => {
-      const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check, hostvars));
+      const lazy = new LazyVars(this.deps.templates, hp.vars, magicVars(this.host, this.facts, this.opts.check, this.deps.hostvars));
       const r: PlayRun = { index: hp.playIndex, hp, lazy, state: { rollback: new Map(), changedGroups: new Set(), planned }, notified: new Set(), tasks: [] };
       r.tasks = this.prepare(hp.tasks, r, false);
       return r;
@@ -208,8 +210,7 @@ class HostRunner {
         // --limit left out the partition's other hosts: one of them does it for the instance.
         const c = run.hp.coord;
         const left = (c.everyone ?? []).filter((h) => !c.members.includes(h));
-        if (left.length && !p.skip.includes('--limit'))
-          p.skip += `; it runs once for the partition (${c.group}), on a host whose condition holds, and --limit left out ${left.join(', ')}`;
+        if (left.length) p.skip += `; it runs once for the partition (${c.group}), on a host whose condition holds, and --limit left out ${left.join(', ')}`;
       } else if (p.entry.runOnce && !p.handler && this.deps.coord) {
         const role = await this.deps.coord.runOnce(run.index, p.entry.id, this.host, run.hp.coord);
         if (!role.owner) {

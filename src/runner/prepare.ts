@@ -34,8 +34,6 @@ export interface HostPlay {
 export interface HostWork {
   host: string;
   plays: HostPlay[];
-  /** The `hostvars` magic variable (other hosts' names and addresses). */
-  hostvars?: Record<string, unknown>;
 }
 
 /** Stand-in facts for preflight rendering: real ones only exist after connecting (from each fact module). */
@@ -135,7 +133,7 @@ export function prepare(input: PrepareInput): HostWork[] {
         if (t.runOnce && !skipped && !c.onceOwners?.has(t.id)) (c.onceOwners ??= new Map()).set(t.id, host);
       }
       let work = byHost.get(host);
-      if (!work) byHost.set(host, (work = { host, plays: [], hostvars: input.hostvars ?? {} }));
+      if (!work) byHost.set(host, (work = { host, plays: [] }));
       work.plays.push({ play, vars: merged.vars, sources: merged.sources, tasks, coord: coords.get(host)!, playIndex });
     }
   }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { MISSKEY_PATHS } from '../world/misskey-seed.js';
 import type { HostInfo } from '../world/world.js';
 import { getSandbox, inventoryPath, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
-import { play, recap } from './play.js';
+import { play, recap, taskLine } from './play.js';
 
 const FRONT = 'h56';
 const APPS = ['h57', 'h58'];
@@ -24,11 +24,6 @@ describe('one v12 instance on three servers, layout B: the media location on the
   const env = siteEnv();
   const site = (args: string[] = []) => play(['site', '-i', inv, ...args], { env, timeoutMs: 600_000 });
   const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
-  const line = (out: string, h: string, task: string) =>
-    out
-      .split('\n')
-      .map((l) => l.replace(/^› /, ''))
-      .find((l) => new RegExp(`^(changed|ok|skipping|fatal): \\[${h}\\] `).test(l) && l.includes(`] ${task}`));
   /** update-meta calls the app servers' stand-ins have logged. */
   const metaCalls = async () => {
     let n = 0;
@@ -59,25 +54,25 @@ describe('one v12 instance on three servers, layout B: the media location on the
     const r = await site();
     assert.equal(r.code, 0, r.all);
     for (const h of hosts) assert.equal(recap(r.stdout, h.name).failed, 0, r.stdout);
-    assert.match(line(r.stdout, FRONT, 'Bucket exists')!, /^changed: \[h56\] Bucket exists - create bucket mss-b-drive/);
+    assert.match(taskLine(r.stdout, FRONT, 'Bucket exists')!, /^changed: \[h56\] Bucket exists - create bucket mss-b-drive/);
     assert.match(await sh(FRONT, 'cat /etc/nginx/sites-available/misskey.conf'), /# BEGIN mskplay s3-proxy[\s\S]*location \/storage\/ \{/);
     for (const h of APPS) {
-      assert.match(line(r.stdout, h, 'Bucket exists')!, /^skipping: /);
+      assert.match(taskLine(r.stdout, h, 'Bucket exists')!, /^skipping: /);
       assert.equal(
         (await sb.world.hostExec(h, 'ls /etc/nginx/conf.d/mskplay-s3-cache.conf /etc/nginx/sites-available/misskey.conf')).code,
         2,
         `${h}: no nginx file of ours`,
       );
     }
-    assert.match(line(r.stdout, 'h57', META)!, /^changed: \[h57\] /);
-    assert.match(line(r.stdout, 'h58', META)!, /^changed: \[h58\] .* - ran on h57/);
-    assert.equal(line(r.stdout, FRONT, META)?.startsWith('skipping: '), true, 'the front host has no Misskey');
+    assert.match(taskLine(r.stdout, 'h57', META)!, /^changed: \[h57\] /);
+    assert.match(taskLine(r.stdout, 'h58', META)!, /^changed: \[h58\] .* - ran on h57/);
+    assert.equal(taskLine(r.stdout, FRONT, META)?.startsWith('skipping: '), true, 'the front host has no Misskey');
     assert.equal(await metaCalls(), 1, 'the admin API once for the instance');
     assert.match(
-      line(r.stdout, 'h57', 'File uploaded through Misskey')!,
+      taskLine(r.stdout, 'h57', 'File uploaded through Misskey')!,
       /^ok: \[h57\] File uploaded through Misskey, served through the proxy - Misskey v12 upload https:\/\/h56\.test\/storage\//,
     );
-    assert.match(line(r.stdout, 'h58', 'File uploaded through Misskey')!, /ran on h57/);
+    assert.match(taskLine(r.stdout, 'h58', 'File uploaded through Misskey')!, /ran on h57/);
   });
 
   it('a second run changes nothing and calls the admin API no more; --check reports no drift', async () => {

@@ -16,7 +16,7 @@ import { assertAllServed, makeFile, upload } from './drive.js';
 import type { HostInfo } from '../world/world.js';
 import { getSandbox, inventoryPath, moveEnv, seedFor, siteEnv, siteVars, type Sandbox } from '../world/sandbox.js';
 import { digest } from './digest.js';
-import { play, recap } from './play.js';
+import { play, recap, taskLine } from './play.js';
 
 const APPS = ['h51', 'h52'];
 const PROXY = 'h53';
@@ -32,15 +32,15 @@ describe('one instance on several servers: once-per-instance steps, a media prox
   let hosts: HostInfo[];
   let inv: string;
   let instance: (h: HostInfo, role: string) => Record<string, unknown>;
+  /** An inventory of instance ex alone (not the single-host one), its vars with `over` on top. */
+  const exInventory = (file: string, over: Record<string, unknown>) => {
+    const ex = hosts.filter((h) => h.name !== SOLO);
+    const vars = ex.map((h) => [h.name, { ...instance(h, APPS.includes(h.name) ? 'app' : 'proxy'), ...over }]);
+    return sb.world.writeInventory(inventoryPath(file), ex, {}, Object.fromEntries(vars));
+  };
   const env = siteEnv();
   const site = (args: string[] = []) => play(['site', '-i', inv, ...args], { env, timeoutMs: 600_000 });
   const sh = (h: string, cmd: string) => sb.world.hostExecOk(h, cmd).then((r) => r.stdout);
-  /** The live line of a task on a host ("› status: [host] task ..."). */
-  const line = (out: string, h: string, task: string) =>
-    out
-      .split('\n')
-      .map((l) => l.replace(/^› /, ''))
-      .find((l) => new RegExp(`^(changed|ok|skipping|fatal): \\[${h}\\] `).test(l) && l.includes(`] ${task}`));
 
   before(async function () {
     this.timeout(1_200_000);
@@ -89,15 +89,15 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     const r = await site(['-vv', '--json', json]);
     assert.equal(r.code, 0, r.all);
     for (const h of hosts) assert.equal(recap(r.stdout, h.name).failed, 0, r.stdout);
-    assert.match(line(r.stdout, PROXY, 'Bucket exists')!, /^changed: \[h53\] Bucket exists - create bucket mss-ex-drive/);
-    for (const h of APPS) assert.match(line(r.stdout, h, 'Bucket exists')!, /^skipping: /);
+    assert.match(taskLine(r.stdout, PROXY, 'Bucket exists')!, /^changed: \[h53\] Bucket exists - create bucket mss-ex-drive/);
+    for (const h of APPS) assert.match(taskLine(r.stdout, h, 'Bucket exists')!, /^skipping: /);
     // The single-host instance does its own, as before.
-    assert.match(line(r.stdout, SOLO, 'Bucket exists')!, /^changed: \[h54\] Bucket exists - create bucket mss-h54-drive/);
+    assert.match(taskLine(r.stdout, SOLO, 'Bucket exists')!, /^changed: \[h54\] Bucket exists - create bucket mss-h54-drive/);
     // nginx only on the proxy host; Misskey's file on both app servers, identical.
     for (const h of APPS) assert.equal((await sb.world.hostExec(h, 'test -e /etc/nginx/sites-enabled/s3.h53.test.conf')).code, 1, `${h}: no vhost`);
     assert.equal((await sh(APPS[0]!, `sha256sum < ${CONFIG}`)).trim(), (await sh(APPS[1]!, `sha256sum < ${CONFIG}`)).trim());
     // The Misskey smoke upload once for the instance (from an app server, through the proxy host).
-    const smoke = APPS.map((h) => line(r.stdout, h, 'File uploaded through Misskey'));
+    const smoke = APPS.map((h) => taskLine(r.stdout, h, 'File uploaded through Misskey'));
     assert.match(smoke[0]!, /^ok: \[h51\] File uploaded through Misskey, served through the proxy - Misskey v10 upload https:\/\/s3\.h53\.test\/misskey\//);
     assert.match(smoke[1]!, /^ok: \[h52\] File uploaded through Misskey, served through the proxy - ran on h51: /);
     // The certificate: one certbot lineage (h55's), the same files on h53, the key 0600 and root's.
@@ -116,7 +116,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
       new RegExp(`^${hosts[2]!.ip.replace(/\./g, '\\.')} .*"GET /\\.well-known/acme-challenge/\\S+ HTTP/1\\.0" 200 `, 'm'),
     );
     assert.match(
-      line(r.stdout, PROXY, 'Certificate for the proxy name, from')!,
+      taskLine(r.stdout, PROXY, 'Certificate for the proxy name, from')!,
       /^changed: \[h53\] .* - copy the certificate from h55: create .*fullchain\.pem; create .*privkey\.pem/,
     );
     // Both serve it, valid under Pebble's root.
@@ -143,7 +143,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     const again = await site();
     assert.equal(again.code, 0, again.all);
     for (const h of hosts) assert.equal(recap(again.stdout, h.name).changed, 0, again.stdout);
-    assert.match(line(again.stdout, PROXY, 'Certificate for the proxy name, from')!, /^ok: \[h53\] .* - the same certificate as h55's/);
+    assert.match(taskLine(again.stdout, PROXY, 'Certificate for the proxy name, from')!, /^ok: \[h53\] .* - the same certificate as h55's/);
   });
 
   it("reports a copied key left readable as drift on that host, also with --limit to it (the issuer's copy not compared)", async () => {
@@ -151,14 +151,14 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     const c = await site(['--check']);
     assert.equal(c.code, 3, c.all);
     assert.match(
-      line(c.stdout, PROXY, 'Certificate for the proxy name, from')!,
+      taskLine(c.stdout, PROXY, 'Certificate for the proxy name, from')!,
       /^changed: \[h53\] .* - copy the certificate from h55: update .*privkey\.pem \(mode 0644 -> 0600\)$/,
     );
     assert.equal(recap(c.stdout, ISSUER).changed, 0, c.stdout);
     const limited = await site(['--check', '--limit', PROXY]);
     assert.equal(limited.code, 3, limited.all);
     assert.match(
-      line(limited.stdout, PROXY, 'Certificate for the proxy name, from')!,
+      taskLine(limited.stdout, PROXY, 'Certificate for the proxy name, from')!,
       /privkey\.pem \(mode 0644 -> 0600\) \(content not compared with h55's: h55 is not one of the hosts of this run/,
     );
     const fix = await site(['--limit', PROXY]);
@@ -169,23 +169,11 @@ describe('one instance on several servers: once-per-instance steps, a media prox
   it('another issuer: h53 drops its ACME forward, and h55, with a lineage of its own, is refused with the fix', async () => {
     const forward = '/etc/nginx/conf.d/s3.h53.test-acme.conf';
     assert.equal((await sb.world.hostExec(PROXY, `test -s ${forward}`)).code, 0, 'h53 forwards');
-    // -e would set it for the single-host instance too (refused: its only proxy host is h54).
-    const other = sb.world.writeInventory(
-      inventoryPath('instance-h53-issues.yml'),
-      hosts,
-      {},
-      Object.fromEntries(
-        hosts.map((h) => [
-          h.name,
-          h.name === SOLO
-            ? siteVars(h, sb, { layout: 'subdomain', misskey: 'v12' })
-            : { ...instance(h, APPS.includes(h.name) ? 'app' : 'proxy'), acme_issuer: PROXY },
-        ]),
-      ),
-    );
+    // Not -e: that would set it for the single-host instance too (refused: its only proxy host is h54).
+    const other = exInventory('instance-h53-issues.yml', { acme_issuer: PROXY });
     const r = await play(['site', '-i', other, '--limit', `${PROXY},${ISSUER}`], { env, timeoutMs: 600_000 });
     assert.equal(r.code, 2, r.all);
-    assert.match(line(r.stdout, PROXY, 'No ACME forward on a host that obtains the certificate itself')!, /^changed: \[h53\] /);
+    assert.match(taskLine(r.stdout, PROXY, 'No ACME forward on a host that obtains the certificate itself')!, /^changed: \[h53\] /);
     assert.equal((await sb.world.hostExec(PROXY, `test -e ${forward}`)).code, 1, 'the forward is gone');
     assert.match(
       r.all,
@@ -244,7 +232,7 @@ describe('one instance on several servers: once-per-instance steps, a media prox
       assert.match(c.stdout, /changed: \[h52\] Drive settings in \.config\/default\.yml \(v10\)/);
       // The instance's once-only steps are for its proxy hosts, which --limit left out: it says so.
       assert.match(
-        line(c.stdout, 'h51', 'Bucket exists')!,
+        taskLine(c.stdout, 'h51', 'Bucket exists')!,
         /^skipping: \[h51\] .*condition is false: .*; it runs once for the partition \(ex\), on a host whose condition holds, and --limit left out h53, h55$/,
       );
     } finally {
@@ -278,30 +266,18 @@ describe('one instance on several servers: once-per-instance steps, a media prox
     const before = await upload(sb.world, 'h51', '/tmp/before.png', 'image/png');
     const bytes = await sh('h51', 'base64 -w0 /tmp/before.png');
     for (const h of [PROXY, ISSUER]) await sb.world.hostExecOk(h, 'base64 -d > /tmp/before.png', { input: bytes });
-    const ex = hosts.filter((h) => h.name !== SOLO);
-    const moveInv = sb.world.writeInventory(
-      inventoryPath('instance-move.yml'),
-      ex,
-      {},
-      Object.fromEntries(
-        ex.map((h) => [
-          h.name,
-          {
-            ...instance(h, APPS.includes(h.name) ? 'app' : 'proxy'),
-            s3_endpoint: WORLD.s3b.endpoint,
-            s3_bucket: 'mss-ex-new',
-            move_from_endpoint: WORLD.s3.endpoint,
-            move_from_bucket: 'mss-ex-drive',
-          },
-        ]),
-      ),
-    );
+    const moveInv = exInventory('instance-move.yml', {
+      s3_endpoint: WORLD.s3b.endpoint,
+      s3_bucket: 'mss-ex-new',
+      move_from_endpoint: WORLD.s3.endpoint,
+      move_from_bucket: 'mss-ex-drive',
+    });
     const r = await play(['move', '-i', moveInv], { env: moveEnv(), timeoutMs: 600_000 });
     assert.equal(r.code, 0, r.all);
     for (const task of ['Objects copied from the old bucket (first pass)', 'Every object is in the new bucket (size, MD5, Content-Type)']) {
-      assert.match(line(r.stdout, PROXY, task)!, /^(changed|ok): \[h53\] /, task);
-      assert.match(line(r.stdout, ISSUER, task)!, /^(changed|ok): \[h55\] .* - ran on h53/, task);
-      for (const h of APPS) assert.match(line(r.stdout, h, task)!, /^skipping: /, `${h}: ${task}`);
+      assert.match(taskLine(r.stdout, PROXY, task)!, /^(changed|ok): \[h53\] /, task);
+      assert.match(taskLine(r.stdout, ISSUER, task)!, /^(changed|ok): \[h55\] .* - ran on h53/, task);
+      for (const h of APPS) assert.match(taskLine(r.stdout, h, task)!, /^skipping: /, `${h}: ${task}`);
     }
     // The old URL, through each proxy host; a new upload goes to the new bucket under the same base URL.
     for (const h of [PROXY, ISSUER]) await assertAllServed(sb.world, h, [before]);

@@ -41,3 +41,11 @@ export function recap(output: string, host: string): Record<string, number> {
   if (!line) throw new Error(`no recap line for ${host} in:\n${output}`);
   return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
 }
+
+/** The live line of a task on a host ("› <status>: [host] task - msg", without the "› "). */
+export function taskLine(output: string, host: string, task: string): string | undefined {
+  return output
+    .split('\n')
+    .map((l) => l.replace(/^› /, ''))
+    .find((l) => new RegExp(`^(changed|ok|skipping|fatal): \\[${host}\\] `).test(l) && l.includes(`] ${task}`));
+}
